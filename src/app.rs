@@ -1,0 +1,103 @@
+//! Wiring only: [`build`] turns a `Config` into an `AppState` (database connected and
+//! checked), [`start`] binds the configured ports and serves until SIGINT/SIGTERM.
+//! Nothing imports this module except `cli` and the tests.
+
+use crate::clock::Clock;
+use crate::config::{Backend, Config};
+use crate::http::{self, metrics::Metrics, AppState};
+use crate::store::Db;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Why the server could not start; one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// Which listeners to run (`serve all|public|admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listeners {
+    All,
+    Public,
+    Admin,
+}
+
+/// Connects the store and builds the shared state. `memory` is migrated here; any other DSN
+/// must have been migrated with `portcullis migrate sql` (readiness depends on it).
+pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.dsn)
+        .await
+        .map_err(|e| StartError(format!("cannot connect to the database {}: {e}", config.dsn.redacted())))?;
+    if config.dsn.backend == Backend::Memory {
+        db.migrate().await.map_err(|e| StartError(format!("cannot migrate the in-memory database: {e}")))?;
+    } else {
+        let pending = db
+            .pending_migrations()
+            .await
+            .map_err(|e| StartError(format!("cannot read the migration status of {}: {e}", config.dsn.redacted())))?;
+        if !pending.is_empty() {
+            let names: Vec<String> = pending.iter().map(|m| format!("{}_{}", m.version, m.name)).collect();
+            return Err(StartError(format!(
+                "the database has {} pending migration(s) ({}): run `portcullis migrate sql -e --yes` first",
+                pending.len(),
+                names.join(", ")
+            )));
+        }
+    }
+    let metrics = Metrics::new().map_err(|e| StartError(format!("cannot set up metrics: {e}")))?;
+    Ok(AppState { config: Arc::new(config), db, clock, metrics: Arc::new(metrics) })
+}
+
+async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener, StartError> {
+    if host.starts_with("unix:") {
+        return Err(StartError(format!("configuration key \"{key}\": unix sockets are not supported yet")));
+    }
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    TcpListener::bind(&addr).await.map_err(|e| StartError(format!("cannot listen on {addr} ({key}): {e}")))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+}
+
+/// Builds the state, binds the configured ports and serves until a shutdown signal.
+pub async fn start(config: Config, listeners: Listeners) -> Result<(), StartError> {
+    let serve = config.serve.clone();
+    let state = build(config, Clock::system()).await?;
+    let public = match listeners {
+        Listeners::All | Listeners::Public => Some(bind(&serve.public.host, serve.public.port, "serve.public.port").await?),
+        Listeners::Admin => None,
+    };
+    let admin = match listeners {
+        Listeners::All | Listeners::Admin => Some(bind(&serve.admin.host, serve.admin.port, "serve.admin.port").await?),
+        Listeners::Public => None,
+    };
+    for (name, l) in [("public", &public), ("admin", &admin)] {
+        if let Some(addr) = l.as_ref().and_then(|l| l.local_addr().ok()) {
+            tracing::info!(listener = name, %addr, "listening (plain HTTP)");
+        }
+    }
+    let db = state.db.clone();
+    http::serve(public, admin, state, shutdown_signal())
+        .await
+        .map_err(|e| StartError(format!("server error: {e}")))?;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The two error types every layer shares: [`Error`], the API/protocol error that every
+//! response renders (modelled on fosite's `RFC6749Error`), and [`StoreError`], the outcome
+//! of a storage call. Imports nothing from this crate.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A storage outcome the domain can act on; `store/` maps driver errors to these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: a resource with that value exists already")]
+    Conflict,
+    #[error("storage backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An error as the API reports it: `error`, `error_description` (+ hint), an HTTP status.
+///
+/// Renders as Hydra's two-field body by default (hydra-reference §1.2); the legacy fields and
+/// the debug text only where the configuration asks for them (see `http/response.rs`).
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub name: Cow<'static, str>,
+    pub description: Cow<'static, str>,
+    pub hint: Option<String>,
+    pub debug: Option<String>,
+    pub status: u16,
+}
+
+impl Error {
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+        status: u16,
+    ) -> Self {
+        Error { name: name.into(), description: description.into(), hint: None, debug: None, status }
+    }
+
+    /// Adds a hint; it is appended to the description on the wire.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds internal detail, shown only with `oauth2.expose_internal_errors`.
+    pub fn debug(mut self, debug: impl fmt::Display) -> Self {
+        self.debug = Some(debug.to_string());
+        self
+    }
+
+    /// `error_description` as the default (non-legacy) writer sends it: the description,
+    /// then the hint. Double quotes become single quotes, as fosite does.
+    pub fn full_description(&self) -> String {
+        let mut text = self.description.to_string();
+        if let Some(hint) = &self.hint {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(hint);
+        }
+        text.replace('"', "'")
+    }
+
+    pub fn invalid_request() -> Self {
+        Self::new(
+            "invalid_request",
+            "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.",
+            400,
+        )
+    }
+
+    pub fn server_error() -> Self {
+        Self::new(
+            "server_error",
+            "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.",
+            500,
+        )
+    }
+
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            "temporarily_unavailable",
+            "The authorization server is currently unable to handle the request due to a temporary overloading or maintenance of the server.",
+            503,
+        )
+    }
+
+    /// Hydra's answer for a route that does not exist (hydra-reference §1.1).
+    pub fn route_not_found() -> Self {
+        Self::new(
+            "Error 404 - The requested route does not exist. Make sure you are using the right path, domain, and port.",
+            "",
+            404,
+        )
+    }
+
+    /// Hydra answers a known path with a wrong method with 405; we keep the status and use
+    /// the JSON shape instead of the router's plain text.
+    pub fn method_not_allowed() -> Self {
+        Self::new("Method Not Allowed", "The requested method is not allowed for this route.", 405)
+    }
+
+    /// herodot's not-found (`sqlcon.ErrNoRows`), as Hydra's SQL layer reports a missing row.
+    pub fn not_found() -> Self {
+        Self::new("Unable to locate the resource", "", 404)
+    }
+
+    /// herodot's unique-violation error, as Hydra reports a duplicate.
+    pub fn conflict() -> Self {
+        Self::new(
+            "Unable to insert or update resource because a resource with that value exists already",
+            "",
+            409,
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.name, self.status, self.full_description())?;
+        if let Some(debug) = &self.debug {
+            write!(f, " [{debug}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+// Mirrors Hydra's x/errors.go: missing rows are 404, unique violations 409, the rest 500.
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Error::not_found(),
+            StoreError::Conflict => Error::conflict(),
+            StoreError::Backend(source) => Error::server_error().debug(source),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_is_appended_and_quotes_become_single() {
+        let e = Error::invalid_request().hint("The \"foo\" parameter is missing.");
+        assert!(e.full_description().ends_with("malformed. The 'foo' parameter is missing."));
+        let bare = Error::new("x", "", 400).hint("only hint");
+        assert_eq!(bare.full_description(), "only hint");
+    }
+
+    #[test]
+    fn store_errors_map_to_hydra_statuses() {
+        assert_eq!(Error::from(StoreError::NotFound).status, 404);
+        assert_eq!(Error::from(StoreError::Conflict).status, 409);
+        let backend = Error::from(StoreError::Backend("boom".into()));
+        assert_eq!(backend.status, 500);
+        assert_eq!(backend.debug.as_deref(), Some("boom"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Portcullis: an OAuth 2.0 and OpenID Connect server, wire-compatible with ORY Hydra v1.10.3.
+//!
+//! Map of this tree (arrows: what a module may import from this crate):
+//! - `cli`: the command line (`serve`, `migrate sql`, `version`) → app, config, store
+//! - `app`: wiring; builds the state and starts the listeners → everything
+//! - `config`: typed Hydra configuration, files < env, validated at load → error
+//! - `http`: the public and admin routers, middleware, error rendering → config, store, error, clock
+//! - `store`: PostgreSQL/SQLite pools, migrations, all SQL → config, error
+//! - `clock`: the only reader of wall-clock time
+//! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;

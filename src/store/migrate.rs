@@ -1,0 +1,111 @@
+//! Schema migrations: numbered files in `migrations/postgres/` and `migrations/sqlite/`
+//! (same numbers, only the DDL differs), compiled into the binary and recorded in
+//! `portcullis_schema_migration`.
+//!
+//! Safe when several processes migrate at once: each migration runs in one transaction that
+//! first claims its version row. On PostgreSQL/CockroachDB a second runner's claim waits on
+//! the first's uncommitted row and then finds it taken; on SQLite `BEGIN IMMEDIATE` takes
+//! the write lock before the check. The loser skips the migration; nothing runs twice.
+
+use super::{map_err, Db};
+use crate::error::StoreError;
+use sqlx::{Connection, Executor};
+
+/// One schema step.
+#[derive(Debug)]
+pub struct Migration {
+    pub version: &'static str,
+    pub name: &'static str,
+    postgres: &'static str,
+    sqlite: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: "0001",
+    name: "init",
+    postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+    sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_schema_migration (\
+    version VARCHAR(64) NOT NULL PRIMARY KEY, \
+    name VARCHAR(255) NOT NULL, \
+    applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)";
+
+const CLAIM: &str = "INSERT INTO portcullis_schema_migration (version, name) VALUES ($1, $2) \
+    ON CONFLICT (version) DO NOTHING";
+
+impl Db {
+    /// Applies every pending migration; returns the versions this call applied.
+    pub async fn migrate(&self) -> Result<Vec<&'static str>, StoreError> {
+        self.create_migration_table().await?;
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            if self.apply(m).await? {
+                applied.push(m.version);
+            }
+        }
+        Ok(applied)
+    }
+
+    /// The migrations not yet applied, oldest first.
+    pub async fn pending_migrations(&self) -> Result<Vec<&'static Migration>, StoreError> {
+        let exists_sql = match self {
+            Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'portcullis_schema_migration'",
+            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portcullis_schema_migration'",
+        };
+        let exists: i64 = crate::on_pool!(self, |pool| sqlx::query_scalar(exists_sql).fetch_one(pool).await)
+            .map_err(map_err)?;
+        if exists == 0 {
+            return Ok(MIGRATIONS.iter().collect());
+        }
+        let done: Vec<String> = crate::on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT version FROM portcullis_schema_migration").fetch_all(pool).await
+        })
+        .map_err(map_err)?;
+        Ok(MIGRATIONS.iter().filter(|m| !done.iter().any(|d| d == m.version)).collect())
+    }
+
+    async fn create_migration_table(&self) -> Result<(), StoreError> {
+        // Two PostgreSQL sessions racing on CREATE TABLE IF NOT EXISTS can both pass the
+        // check and one then fails on the catalog's unique index; the retry sees the table.
+        let mut last = None;
+        for _ in 0..3 {
+            match crate::on_pool!(self, |pool| pool.execute(CREATE_TABLE).await.map(|_| ())) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.map(map_err).unwrap_or(StoreError::Backend("migration table".into())))
+    }
+
+    /// Applies `m` unless another runner has; true when this call applied it.
+    async fn apply(&self, m: &Migration) -> Result<bool, StoreError> {
+        match self {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(map_err)?;
+                let claimed = sqlx::query(CLAIM).bind(m.version).bind(m.name).execute(&mut *tx).await.map_err(map_err)?;
+                if claimed.rows_affected() == 0 {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                }
+                sqlx::raw_sql(m.postgres).execute(&mut *tx).await.map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
+            }
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(map_err)?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                let claimed = sqlx::query(CLAIM).bind(m.version).bind(m.name).execute(&mut *tx).await.map_err(map_err)?;
+                if claimed.rows_affected() == 0 {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                }
+                sqlx::raw_sql(m.sqlite).execute(&mut *tx).await.map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
+            }
+        }
+    }
+}
