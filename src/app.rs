@@ -25,18 +25,28 @@ pub enum Listeners {
 /// Connects the store and builds the shared state. `memory` is migrated here; any other DSN
 /// must have been migrated with `portcullis migrate sql` (readiness depends on it).
 pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError> {
-    let db = Db::connect(&config.dsn)
-        .await
-        .map_err(|e| StartError(format!("cannot connect to the database {}: {e}", config.dsn.redacted())))?;
+    let db = Db::connect(&config.dsn).await.map_err(|e| {
+        StartError(format!(
+            "cannot connect to the database {}: {e}",
+            config.dsn.redacted()
+        ))
+    })?;
     if config.dsn.backend == Backend::Memory {
-        db.migrate().await.map_err(|e| StartError(format!("cannot migrate the in-memory database: {e}")))?;
-    } else {
-        let pending = db
-            .pending_migrations()
+        db.migrate()
             .await
-            .map_err(|e| StartError(format!("cannot read the migration status of {}: {e}", config.dsn.redacted())))?;
+            .map_err(|e| StartError(format!("cannot migrate the in-memory database: {e}")))?;
+    } else {
+        let pending = db.pending_migrations().await.map_err(|e| {
+            StartError(format!(
+                "cannot read the migration status of {}: {e}",
+                config.dsn.redacted()
+            ))
+        })?;
         if !pending.is_empty() {
-            let names: Vec<String> = pending.iter().map(|m| format!("{}_{}", m.version, m.name)).collect();
+            let names: Vec<String> = pending
+                .iter()
+                .map(|m| format!("{}_{}", m.version, m.name))
+                .collect();
             return Err(StartError(format!(
                 "the database has {} pending migration(s) ({}): run `portcullis migrate sql -e --yes` first",
                 pending.len(),
@@ -45,16 +55,29 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         }
     }
     let metrics = Metrics::new().map_err(|e| StartError(format!("cannot set up metrics: {e}")))?;
-    Ok(AppState { config: Arc::new(config), db, clock, metrics: Arc::new(metrics) })
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        clock,
+        metrics: Arc::new(metrics),
+    })
 }
 
 async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener, StartError> {
     if host.starts_with("unix:") {
-        return Err(StartError(format!("configuration key \"{key}\": unix sockets are not supported yet")));
+        return Err(StartError(format!(
+            "configuration key \"{key}\": unix sockets are not supported yet"
+        )));
     }
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    TcpListener::bind(&addr).await.map_err(|e| StartError(format!("cannot listen on {addr} ({key}): {e}")))
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|e| StartError(format!("cannot listen on {addr} ({key}): {e}")))
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -82,11 +105,15 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<(), StartErro
     let serve = config.serve.clone();
     let state = build(config, Clock::system()).await?;
     let public = match listeners {
-        Listeners::All | Listeners::Public => Some(bind(&serve.public.host, serve.public.port, "serve.public.port").await?),
+        Listeners::All | Listeners::Public => {
+            Some(bind(&serve.public.host, serve.public.port, "serve.public.port").await?)
+        }
         Listeners::Admin => None,
     };
     let admin = match listeners {
-        Listeners::All | Listeners::Admin => Some(bind(&serve.admin.host, serve.admin.port, "serve.admin.port").await?),
+        Listeners::All | Listeners::Admin => {
+            Some(bind(&serve.admin.host, serve.admin.port, "serve.admin.port").await?)
+        }
         Listeners::Public => None,
     };
     for (name, l) in [("public", &public), ("admin", &admin)] {

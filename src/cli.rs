@@ -10,7 +10,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "portcullis", version, about = "An OAuth 2.0 and OpenID Connect server, wire-compatible with ORY Hydra v1.10.3")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect server, wire-compatible with ORY Hydra v1.10.3"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,7 +100,9 @@ pub fn run() -> anyhow::Result<()> {
         Command::Serve(serve) => {
             let flags = Flags {
                 dangerous_force_http: serve.opts.dangerous_force_http,
-                dangerous_allow_insecure_redirect_urls: serve.opts.dangerous_allow_insecure_redirect_urls,
+                dangerous_allow_insecure_redirect_urls: serve
+                    .opts
+                    .dangerous_allow_insecure_redirect_urls,
                 dev: serve.opts.dev,
             };
             let config = config::load(&serve.opts.config, flags)?;
@@ -114,7 +120,15 @@ pub fn run() -> anyhow::Result<()> {
             runtime()?.block_on(app::start(config, listeners))?;
             Ok(())
         }
-        Command::Migrate { what: Migrate::Sql { dsn, read_from_env, config, yes } } => {
+        Command::Migrate {
+            what:
+                Migrate::Sql {
+                    dsn,
+                    read_from_env,
+                    config,
+                    yes,
+                },
+        } => {
             let dsn = match (dsn, read_from_env) {
                 (Some(d), false) => Dsn::parse(&d).map_err(|e| anyhow::anyhow!("invalid DSN: {e}"))?,
                 (None, true) => config::load_dsn(&config)?,
@@ -141,10 +155,18 @@ fn check_serve(config: &Config, listeners: Listeners) -> anyhow::Result<()> {
 }
 
 async fn migrate_sql(dsn: Dsn, yes: bool) -> anyhow::Result<()> {
-    let db = Db::connect(&dsn).await.with_context(|| format!("cannot connect to the database {}", dsn.redacted()))?;
-    let pending = db.pending_migrations().await.context("cannot read the migration status")?;
+    let db = Db::connect(&dsn)
+        .await
+        .with_context(|| format!("cannot connect to the database {}", dsn.redacted()))?;
+    let pending = db
+        .pending_migrations()
+        .await
+        .context("cannot read the migration status")?;
     if pending.is_empty() {
-        println!("The database {} is up to date: no pending migrations.", dsn.redacted());
+        println!(
+            "The database {} is up to date: no pending migrations.",
+            dsn.redacted()
+        );
         return Ok(());
     }
     println!("Pending migrations for {}:", dsn.redacted());
@@ -164,13 +186,19 @@ async fn migrate_sql(dsn: Dsn, yes: bool) -> anyhow::Result<()> {
         }
     }
     let applied = db.migrate().await.context("migration failed")?;
-    println!("Applied {} migration(s); the database is up to date.", applied.len());
+    println!(
+        "Applied {} migration(s); the database is up to date.",
+        applied.len()
+    );
     db.close().await;
     Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Logs to stderr at `log.level` in `log.format` (`json_pretty` is logged as `json`).
@@ -182,7 +210,9 @@ fn init_tracing(level: LogLevel, format: LogFormat) {
         LogLevel::Debug => "debug",
         LogLevel::Trace => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,hyper=warn,h2=warn,tower=warn"));
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{level},sqlx=warn,hyper=warn,h2=warn,tower=warn"
+    ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -17,7 +17,9 @@ impl Clock {
 
     /// A clock that stands still at `start` until advanced.
     pub fn manual(start: DateTime<Utc>) -> Self {
-        Clock { manual: Some(Arc::new(Mutex::new(start))) }
+        Clock {
+            manual: Some(Arc::new(Mutex::new(start))),
+        }
     }
 
     #[allow(clippy::disallowed_methods)] // the one sanctioned wall-clock read

@@ -35,7 +35,13 @@ impl Error {
         description: impl Into<Cow<'static, str>>,
         status: u16,
     ) -> Self {
-        Error { name: name.into(), description: description.into(), hint: None, debug: None, status }
+        Error {
+            name: name.into(),
+            description: description.into(),
+            hint: None,
+            debug: None,
+            status,
+        }
     }
 
     /// Adds a hint; it is appended to the description on the wire.
@@ -99,7 +105,11 @@ impl Error {
     /// Hydra answers a known path with a wrong method with 405; we keep the status and use
     /// the JSON shape instead of the router's plain text.
     pub fn method_not_allowed() -> Self {
-        Self::new("Method Not Allowed", "The requested method is not allowed for this route.", 405)
+        Self::new(
+            "Method Not Allowed",
+            "The requested method is not allowed for this route.",
+            405,
+        )
     }
 
     /// herodot's not-found (`sqlcon.ErrNoRows`), as Hydra's SQL layer reports a missing row.
@@ -119,7 +129,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.name, self.status, self.full_description())?;
+        write!(
+            f,
+            "{} ({}): {}",
+            self.name,
+            self.status,
+            self.full_description()
+        )?;
         if let Some(debug) = &self.debug {
             write!(f, " [{debug}]")?;
         }
@@ -147,7 +163,9 @@ mod tests {
     #[test]
     fn hint_is_appended_and_quotes_become_single() {
         let e = Error::invalid_request().hint("The \"foo\" parameter is missing.");
-        assert!(e.full_description().ends_with("malformed. The 'foo' parameter is missing."));
+        assert!(e
+            .full_description()
+            .ends_with("malformed. The 'foo' parameter is missing."));
         let bare = Error::new("x", "", 400).hint("only hint");
         assert_eq!(bare.full_description(), "only hint");
     }

@@ -56,9 +56,15 @@ impl Dsn {
     pub fn parse(text: &str) -> Result<Dsn, String> {
         let text = text.trim();
         if text == "memory" {
-            return Ok(Dsn { backend: Backend::Memory, pool: PoolOptions::default() });
+            return Ok(Dsn {
+                backend: Backend::Memory,
+                pool: PoolOptions::default(),
+            });
         }
-        let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+        let scheme = text
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default();
         match scheme.as_str() {
             "sqlite" | "sqlite3" => parse_sqlite(text),
             "postgres" | "postgresql" | "pgx" | "pq" => parse_postgres(text, false),
@@ -87,12 +93,18 @@ impl Backend {
             Backend::Memory => "memory".into(),
             Backend::Sqlite { path, .. } => format!("sqlite://{path}"),
             Backend::Postgres { url, cockroach } => {
-                let Ok(mut u) = Url::parse(url) else { return "postgres://[invalid]".into() };
+                let Ok(mut u) = Url::parse(url) else {
+                    return "postgres://[invalid]".into();
+                };
                 if u.password().is_some() {
                     let _ = u.set_password(Some("xxxxx"));
                 }
                 let text = u.to_string();
-                if *cockroach { text.replacen("postgres://", "cockroach://", 1) } else { text }
+                if *cockroach {
+                    text.replacen("postgres://", "cockroach://", 1)
+                } else {
+                    text
+                }
             }
         }
     }
@@ -103,7 +115,10 @@ fn take_pool_options(pairs: &mut Vec<(String, String)>) -> Result<PoolOptions, S
     let mut pool = PoolOptions::default();
     let mut rest = Vec::new();
     for (k, v) in pairs.drain(..) {
-        let count = |v: &str| v.parse::<u32>().map_err(|_| format!("DSN option {k}={v:?} must be a non-negative integer"));
+        let count = |v: &str| {
+            v.parse::<u32>()
+                .map_err(|_| format!("DSN option {k}={v:?} must be a non-negative integer"))
+        };
         let dur = |v: &str| duration::parse(v).map_err(|e| format!("DSN option {k}: {e}"));
         match k.as_str() {
             "max_conns" => pool.max_conns = Some(count(&v)?),
@@ -125,7 +140,9 @@ fn parse_postgres(text: &str, cockroach: bool) -> Result<Dsn, String> {
     let mut url = Url::parse(&format!("postgres://{rest}"))
         .map_err(|e| format!("invalid PostgreSQL DSN: {e}"))?;
     if url.host_str().unwrap_or_default().is_empty() {
-        return Err("invalid PostgreSQL DSN: a host is required (postgres://user@host:5432/db)".into());
+        return Err(
+            "invalid PostgreSQL DSN: a host is required (postgres://user@host:5432/db)".into(),
+        );
     }
     let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let pool = take_pool_options(&mut pairs)?;
@@ -133,13 +150,21 @@ fn parse_postgres(text: &str, cockroach: bool) -> Result<Dsn, String> {
     if !pairs.is_empty() {
         url.query_pairs_mut().extend_pairs(pairs);
     }
-    Ok(Dsn { backend: Backend::Postgres { url: url.to_string(), cockroach }, pool })
+    Ok(Dsn {
+        backend: Backend::Postgres {
+            url: url.to_string(),
+            cockroach,
+        },
+        pool,
+    })
 }
 
 fn parse_sqlite(text: &str) -> Result<Dsn, String> {
     let (_, rest) = text.split_once("://").unwrap_or(("", text));
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
     let pool = take_pool_options(&mut pairs)?;
     let mut read_only = false;
     for (k, v) in &pairs {
@@ -154,12 +179,27 @@ fn parse_sqlite(text: &str) -> Result<Dsn, String> {
         }
     }
     if path.is_empty() {
-        return Err("invalid SQLite DSN: a path is required (sqlite:///var/lib/portcullis/db.sqlite)".into());
+        return Err(
+            "invalid SQLite DSN: a path is required (sqlite:///var/lib/portcullis/db.sqlite)"
+                .into(),
+        );
     }
-    if path == ":memory:" || path == "file::memory:" || pairs.iter().any(|(k, v)| k == "mode" && v == "memory") {
-        return Ok(Dsn { backend: Backend::Memory, pool });
+    if path == ":memory:"
+        || path == "file::memory:"
+        || pairs.iter().any(|(k, v)| k == "mode" && v == "memory")
+    {
+        return Ok(Dsn {
+            backend: Backend::Memory,
+            pool,
+        });
     }
-    Ok(Dsn { backend: Backend::Sqlite { path: path.to_string(), read_only }, pool })
+    Ok(Dsn {
+        backend: Backend::Sqlite {
+            path: path.to_string(),
+            read_only,
+        },
+        pool,
+    })
 }
 
 #[cfg(test)]
@@ -168,16 +208,40 @@ mod tests {
 
     #[test]
     fn parses_hydra_dsn_forms() {
-        let pg = |url: &str, cockroach| Backend::Postgres { url: url.into(), cockroach };
+        let pg = |url: &str, cockroach| Backend::Postgres {
+            url: url.into(),
+            cockroach,
+        };
         let cases: Vec<(&str, Backend)> = vec![
             ("memory", Backend::Memory),
             ("sqlite://file::memory:?_fk=true", Backend::Memory),
-            ("sqlite:///var/lib/db.sqlite?_fk=true", Backend::Sqlite { path: "/var/lib/db.sqlite".into(), read_only: false }),
-            ("sqlite://./data.db", Backend::Sqlite { path: "./data.db".into(), read_only: false }),
-            ("postgres://u:p@db:5432/hydra?sslmode=disable", pg("postgres://u:p@db:5432/hydra?sslmode=disable", false)),
-            ("postgresql://u@db/hydra", pg("postgres://u@db/hydra", false)),
+            (
+                "sqlite:///var/lib/db.sqlite?_fk=true",
+                Backend::Sqlite {
+                    path: "/var/lib/db.sqlite".into(),
+                    read_only: false,
+                },
+            ),
+            (
+                "sqlite://./data.db",
+                Backend::Sqlite {
+                    path: "./data.db".into(),
+                    read_only: false,
+                },
+            ),
+            (
+                "postgres://u:p@db:5432/hydra?sslmode=disable",
+                pg("postgres://u:p@db:5432/hydra?sslmode=disable", false),
+            ),
+            (
+                "postgresql://u@db/hydra",
+                pg("postgres://u@db/hydra", false),
+            ),
             ("pgx://u@db/hydra", pg("postgres://u@db/hydra", false)),
-            ("cockroach://root@crdb:26257/defaultdb?sslmode=disable", pg("postgres://root@crdb:26257/defaultdb?sslmode=disable", true)),
+            (
+                "cockroach://root@crdb:26257/defaultdb?sslmode=disable",
+                pg("postgres://root@crdb:26257/defaultdb?sslmode=disable", true),
+            ),
         ];
         for (text, want) in cases {
             let got = Dsn::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -188,13 +252,18 @@ mod tests {
     #[test]
     fn pool_options_are_taken_from_the_query() {
         let dsn = Dsn::parse("postgres://u@db/x?max_conns=7&sslmode=disable&max_idle_conns=2&max_conn_lifetime=1h&max_conn_idle_time=30s").unwrap();
-        assert_eq!(dsn.pool, PoolOptions {
-            max_conns: Some(7),
-            max_idle_conns: Some(2),
-            max_conn_lifetime: Some(Duration::from_secs(3600)),
-            max_conn_idle_time: Some(Duration::from_secs(30)),
-        });
-        assert!(matches!(dsn.backend, Backend::Postgres { ref url, .. } if url == "postgres://u@db/x?sslmode=disable"));
+        assert_eq!(
+            dsn.pool,
+            PoolOptions {
+                max_conns: Some(7),
+                max_idle_conns: Some(2),
+                max_conn_lifetime: Some(Duration::from_secs(3600)),
+                max_conn_idle_time: Some(Duration::from_secs(30)),
+            }
+        );
+        assert!(
+            matches!(dsn.backend, Backend::Postgres { ref url, .. } if url == "postgres://u@db/x?sslmode=disable")
+        );
         let lite = Dsn::parse("sqlite:///tmp/x.db?max_conns=3&_fk=true").unwrap();
         assert_eq!(lite.pool.max_conns, Some(3));
     }
@@ -202,11 +271,17 @@ mod tests {
     #[test]
     fn refuses_bad_dsns_clearly() {
         let cases = [
-            ("mysql://root@tcp(localhost:3306)/hydra", "not supported yet"),
+            (
+                "mysql://root@tcp(localhost:3306)/hydra",
+                "not supported yet",
+            ),
             ("redis://localhost", "unsupported DSN scheme"),
             ("just-a-word", "must be \"memory\""),
             ("postgres://u@db/x?max_conns=abc", "max_conns"),
-            ("postgres://u@db/x?max_conn_lifetime=1d", "max_conn_lifetime"),
+            (
+                "postgres://u@db/x?max_conn_lifetime=1d",
+                "max_conn_lifetime",
+            ),
             ("postgres:///x", "host is required"),
             ("sqlite://", "path is required"),
             ("sqlite:///x.db?bogus=1", "bogus"),

@@ -8,7 +8,9 @@ use std::time::Duration;
 pub fn parse(text: &str) -> Result<Duration, String> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);
-    let invalid = || format!("invalid duration {text:?}: expected a number and one unit of ns, us, ms, s, m, h (e.g. \"30m\")");
+    let invalid = || {
+        format!("invalid duration {text:?}: expected a number and one unit of ns, us, ms, s, m, h (e.g. \"30m\")")
+    };
     let n: u64 = number.parse().map_err(|_| invalid())?;
     let d = match unit {
         "ns" => Duration::from_nanos(n),
@@ -29,7 +31,9 @@ pub struct GoDuration(pub Duration);
 impl<'de> Deserialize<'de> for GoDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        parse(&text).map(GoDuration).map_err(serde::de::Error::custom)
+        parse(&text)
+            .map(GoDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -64,7 +68,9 @@ impl<'de> Deserialize<'de> for Lifespan {
             Raw::Number(n) => Err(serde::de::Error::custom(format!(
                 "invalid duration {n}: expected a duration such as \"720h\" or -1 for never"
             ))),
-            Raw::Text(t) => parse(&t).map(Lifespan::Finite).map_err(serde::de::Error::custom),
+            Raw::Text(t) => parse(&t)
+                .map(Lifespan::Finite)
+                .map_err(serde::de::Error::custom),
         }
     }
 }

@@ -36,8 +36,14 @@ fn cast(raw: &str, kind: Kind) -> Result<Value, &'static str> {
     let trimmed = raw.trim();
     match kind {
         Kind::String => Ok(Value::String(raw.to_string())),
-        Kind::Integer => trimmed.parse::<i64>().map(Value::from).map_err(|_| "an integer"),
-        Kind::Number => trimmed.parse::<f64>().map(Value::from).map_err(|_| "a number"),
+        Kind::Integer => trimmed
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| "an integer"),
+        Kind::Number => trimmed
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| "a number"),
         Kind::Boolean => match trimmed.to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Value::Bool(true)),
             "false" | "0" => Ok(Value::Bool(false)),
@@ -49,7 +55,10 @@ fn cast(raw: &str, kind: Kind) -> Result<Value, &'static str> {
         },
         Kind::Array if trimmed.is_empty() => Ok(Value::Array(Vec::new())),
         Kind::Array => Ok(Value::Array(
-            trimmed.split(',').map(|s| Value::String(s.trim().to_string())).collect(),
+            trimmed
+                .split(',')
+                .map(|s| Value::String(s.trim().to_string()))
+                .collect(),
         )),
         Kind::StringOrNumber => Ok(trimmed
             .parse::<i64>()
@@ -71,7 +80,9 @@ pub fn set_path(tree: &mut Value, path: &str, value: Value) {
             map.insert(part.to_string(), value);
             return;
         }
-        node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        node = map
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -81,14 +92,23 @@ mod tests {
     use serde_json::json;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn names_follow_hydra_mapping() {
         assert_eq!(env_name("urls.self.issuer"), "URLS_SELF_ISSUER");
-        assert_eq!(env_name("ttl.login_consent_request"), "TTL_LOGIN_CONSENT_REQUEST");
-        assert_eq!(env_name("serve.public.cors.allowed_origins"), "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS");
+        assert_eq!(
+            env_name("ttl.login_consent_request"),
+            "TTL_LOGIN_CONSENT_REQUEST"
+        );
+        assert_eq!(
+            env_name("serve.public.cors.allowed_origins"),
+            "SERVE_PUBLIC_CORS_ALLOWED_ORIGINS"
+        );
     }
 
     #[test]
@@ -98,7 +118,10 @@ mod tests {
             ("URLS_SELF_ISSUER", "https://auth.example.com/"),
             ("SERVE_PUBLIC_PORT", "8080"),
             ("SECRETS_SYSTEM", "aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb"),
-            ("SERVE_ADMIN_CORS_ALLOWED_ORIGINS", "[\"https://a.example\"]"),
+            (
+                "SERVE_ADMIN_CORS_ALLOWED_ORIGINS",
+                "[\"https://a.example\"]",
+            ),
             ("SERVE_ADMIN_CORS_ENABLED", "TRUE"),
             ("TTL_REFRESH_TOKEN", "-1"),
             ("TTL_ACCESS_TOKEN", "5m"),
@@ -122,7 +145,12 @@ mod tests {
     #[test]
     fn overlay_names_the_variable_on_a_bad_value() {
         let mut tree = json!({});
-        let err = overlay(&mut tree, &env(&[("SERVE_ADMIN_PORT", "http")])).err().unwrap_or_default();
-        assert!(err.contains("SERVE_ADMIN_PORT") && err.contains("serve.admin.port"), "{err}");
+        let err = overlay(&mut tree, &env(&[("SERVE_ADMIN_PORT", "http")]))
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("SERVE_ADMIN_PORT") && err.contains("serve.admin.port"),
+            "{err}"
+        );
     }
 }

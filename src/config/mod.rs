@@ -38,7 +38,11 @@ pub fn load(files: &[PathBuf], flags: Flags) -> Result<Config, ConfigError> {
 }
 
 /// Loads the configuration from `files` and the given environment.
-pub fn load_from(files: &[PathBuf], env: &HashMap<String, String>, flags: Flags) -> Result<Config, ConfigError> {
+pub fn load_from(
+    files: &[PathBuf],
+    env: &HashMap<String, String>,
+    flags: Flags,
+) -> Result<Config, ConfigError> {
     let tree = merged_tree(files, env)?;
     let raw: RawConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
@@ -52,7 +56,10 @@ pub fn load_dsn(files: &[PathBuf]) -> Result<Dsn, ConfigError> {
     let tree = merged_tree(files, &env::from_process())?;
     match tree.get("dsn").and_then(Value::as_str) {
         Some(d) if !d.trim().is_empty() => Dsn::parse(d).map_err(|e| err("dsn", e)),
-        _ => Err(err("dsn", "is required: set DSN or pass the DSN as an argument")),
+        _ => Err(err(
+            "dsn",
+            "is required: set DSN or pass the DSN as an argument",
+        )),
     }
 }
 
@@ -73,7 +80,11 @@ fn read_file(path: &Path) -> Result<Value, ConfigError> {
     let name = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config file {name}: {e}")))?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let parsed = match ext.as_str() {
         "json" => serde_json::from_str(&text).map_err(|e| e.to_string()),
         "toml" => toml::from_str(&text).map_err(|e| e.to_string()),
@@ -82,7 +93,9 @@ fn read_file(path: &Path) -> Result<Value, ConfigError> {
     match parsed.map_err(|e| ConfigError(format!("cannot parse config file {name}: {e}")))? {
         Value::Null => Ok(Value::Object(Map::new())),
         v @ Value::Object(_) => Ok(v),
-        _ => Err(ConfigError(format!("config file {name} must contain a mapping of keys"))),
+        _ => Err(ConfigError(format!(
+            "config file {name} must contain a mapping of keys"
+        ))),
     }
 }
 
@@ -139,7 +152,10 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
         });
     }
     if system[0].chars().count() < 16 {
-        return Err(err("secrets.system", "the first secret must be at least 16 characters long"));
+        return Err(err(
+            "secrets.system",
+            "the first secret must be at least 16 characters long",
+        ));
     }
     let secrets = Secrets {
         system: system.into_iter().map(SecretString).collect(),
@@ -147,7 +163,10 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
     };
 
     if !flags.dangerous_force_http && !flags.dangerous_allow_insecure_redirect_urls.is_empty() {
-        return Err(ConfigError("--dangerous-allow-insecure-redirect-urls requires --dangerous-force-http (or --dev)".into()));
+        return Err(ConfigError(
+            "--dangerous-allow-insecure-redirect-urls requires --dangerous-force-http (or --dev)"
+                .into(),
+        ));
     }
     if raw.serve.public.port == 0 {
         return Err(err("serve.public.port", "must be between 1 and 65535"));
@@ -159,14 +178,26 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
 
     let mut oidc = raw.oidc;
     // Hydra drops unknown subject types rather than failing.
-    oidc.subject_identifiers.supported_types.retain(|t| t == "public" || t == "pairwise");
-    if oidc.subject_identifiers.supported_types.iter().any(|t| t == "pairwise")
+    oidc.subject_identifiers
+        .supported_types
+        .retain(|t| t == "public" || t == "pairwise");
+    if oidc
+        .subject_identifiers
+        .supported_types
+        .iter()
+        .any(|t| t == "pairwise")
         && oidc.subject_identifiers.pairwise.salt.chars().count() < 8
     {
-        return Err(err("oidc.subject_identifiers.pairwise.salt", "must be at least 8 characters when pairwise subject identifiers are enabled"));
+        return Err(err(
+            "oidc.subject_identifiers.pairwise.salt",
+            "must be at least 8 characters when pairwise subject identifiers are enabled",
+        ));
     }
     if !(4..=31).contains(&raw.oauth2.hashers.bcrypt.cost) {
-        return Err(err("oauth2.hashers.bcrypt.cost", "must be between 4 and 31"));
+        return Err(err(
+            "oauth2.hashers.bcrypt.cost",
+            "must be between 4 and 31",
+        ));
     }
     for (key, value) in raw.webfinger.oidc_discovery.urls() {
         if let Some(v) = value {
@@ -207,10 +238,16 @@ fn derive_urls(raw: &RawUrls, public_port: u16, force_http: bool) -> Result<Urls
     let scheme = if force_http { "http" } else { "https" };
     let issuer = match &raw.self_.issuer {
         Some(text) => with_trailing_slash(parse_url("urls.self.issuer", text)?),
-        None => parse_url("urls.self.issuer", &format!("{scheme}://localhost:{public_port}/"))?,
+        None => parse_url(
+            "urls.self.issuer",
+            &format!("{scheme}://localhost:{public_port}/"),
+        )?,
     };
     if !force_http && issuer.scheme() != "https" {
-        return Err(err("urls.self.issuer", "must use https:// unless --dangerous-force-http is set"));
+        return Err(err(
+            "urls.self.issuer",
+            "must use https:// unless --dangerous-force-http is set",
+        ));
     }
     let public = match &raw.self_.public {
         Some(text) => with_trailing_slash(parse_url("urls.self.public", text)?),
@@ -227,7 +264,11 @@ fn derive_urls(raw: &RawUrls, public_port: u16, force_http: bool) -> Result<Urls
         consent: fallback("urls.consent", &raw.consent, "oauth2/fallbacks/consent")?,
         logout: fallback("urls.logout", &raw.logout, "oauth2/fallbacks/logout")?,
         error: fallback("urls.error", &raw.error, "oauth2/fallbacks/error")?,
-        post_logout_redirect: fallback("urls.post_logout_redirect", &raw.post_logout_redirect, "oauth2/fallbacks/logout/callback")?,
+        post_logout_redirect: fallback(
+            "urls.post_logout_redirect",
+            &raw.post_logout_redirect,
+            "oauth2/fallbacks/logout/callback",
+        )?,
         issuer,
         public,
     })
@@ -239,9 +280,15 @@ impl Config {
         let env = HashMap::from([
             ("DSN".to_string(), "memory".to_string()),
             ("URLS_SELF_ISSUER".to_string(), issuer.to_string()),
-            ("SECRETS_SYSTEM".to_string(), "this-is-the-test-secret-0123456789".to_string()),
+            (
+                "SECRETS_SYSTEM".to_string(),
+                "this-is-the-test-secret-0123456789".to_string(),
+            ),
         ]);
-        let flags = Flags { dangerous_force_http: true, ..Flags::default() };
+        let flags = Flags {
+            dangerous_force_http: true,
+            ..Flags::default()
+        };
         match load_from(&[], &env, flags) {
             Ok(c) => c,
             Err(e) => unreachable!("test configuration is valid: {e}"),

@@ -84,8 +84,14 @@ pub struct Serve {
 impl Default for Serve {
     fn default() -> Self {
         Serve {
-            public: Listener { port: 4444, ..Listener::default() },
-            admin: Listener { port: 4445, ..Listener::default() },
+            public: Listener {
+                port: 4444,
+                ..Listener::default()
+            },
+            admin: Listener {
+                port: 4445,
+                ..Listener::default()
+            },
             tls: Tls::default(),
             cookies: Cookies::default(),
         }
@@ -145,7 +151,11 @@ pub struct Socket {
 
 impl Default for Socket {
     fn default() -> Self {
-        Socket { owner: String::new(), group: String::new(), mode: 0o755 }
+        Socket {
+            owner: String::new(),
+            group: String::new(),
+            mode: 0o755,
+        }
     }
 }
 
@@ -215,7 +225,9 @@ pub struct WebfingerJwks {
 
 impl Default for WebfingerJwks {
     fn default() -> Self {
-        WebfingerJwks { broadcast_keys: vec!["hydra.openid.id-token".into()] }
+        WebfingerJwks {
+            broadcast_keys: vec!["hydra.openid.id-token".into()],
+        }
     }
 }
 
@@ -238,7 +250,10 @@ impl OidcDiscovery {
             ("webfinger.oidc_discovery.jwks_url", &self.jwks_url),
             ("webfinger.oidc_discovery.token_url", &self.token_url),
             ("webfinger.oidc_discovery.auth_url", &self.auth_url),
-            ("webfinger.oidc_discovery.client_registration_url", &self.client_registration_url),
+            (
+                "webfinger.oidc_discovery.client_registration_url",
+                &self.client_registration_url,
+            ),
             ("webfinger.oidc_discovery.userinfo_url", &self.userinfo_url),
         ]
     }
@@ -260,7 +275,10 @@ pub struct SubjectIdentifiers {
 
 impl Default for SubjectIdentifiers {
     fn default() -> Self {
-        SubjectIdentifiers { supported_types: vec!["public".into()], pairwise: Pairwise::default() }
+        SubjectIdentifiers {
+            supported_types: vec!["public".into()],
+            pairwise: Pairwise::default(),
+        }
     }
 }
 
@@ -404,7 +422,9 @@ pub struct OAuth2Session {
 
 impl Default for OAuth2Session {
     fn default() -> Self {
-        OAuth2Session { encrypt_at_rest: true }
+        OAuth2Session {
+            encrypt_at_rest: true,
+        }
     }
 }
 
@@ -478,6 +498,8 @@ impl Config {
 
     /// Whether any TLS setting (certificate or termination) is present.
     pub fn tls_configured(&self) -> bool {
-        self.serve.tls.is_configured() || self.serve.public.tls.is_configured() || self.serve.admin.tls.is_configured()
+        self.serve.tls.is_configured()
+            || self.serve.public.tls.is_configured()
+            || self.serve.admin.tls.is_configured()
     }
 }

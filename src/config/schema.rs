@@ -36,7 +36,9 @@ fn schema() -> &'static Value {
 /// The schema node for `node` with `$ref` and `allOf` folded into one object.
 fn resolve(node: &Value) -> Map<String, Value> {
     let mut out = Map::new();
-    let Some(obj) = node.as_object() else { return out };
+    let Some(obj) = node.as_object() else {
+        return out;
+    };
     if let Some(Value::String(r)) = obj.get("$ref") {
         let name = r.trim_start_matches("#/definitions/");
         if let Some(def) = schema().get("definitions").and_then(|d| d.get(name)) {
@@ -53,7 +55,9 @@ fn resolve(node: &Value) -> Map<String, Value> {
             continue;
         }
         if k == "properties" {
-            let props = out.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+            let props = out
+                .entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let (Value::Object(dst), Value::Object(src)) = (props, v) {
                 for (pk, pv) in src {
                     dst.insert(pk.clone(), pv.clone());
@@ -97,12 +101,19 @@ fn kind_of(node: &Map<String, Value>) -> Kind {
 pub fn leaves() -> Vec<Leaf> {
     fn walk(node: &Map<String, Value>, prefix: &str, out: &mut Vec<Leaf>) {
         if !is_object(node) {
-            out.push(Leaf { path: prefix.to_string(), kind: kind_of(node) });
+            out.push(Leaf {
+                path: prefix.to_string(),
+                kind: kind_of(node),
+            });
             return;
         }
         if let Some(Value::Object(props)) = node.get("properties") {
             for (k, v) in props {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 walk(&resolve(v), &path, out);
             }
         }
@@ -123,7 +134,11 @@ pub fn check(value: &Value) -> Result<(), String> {
             let open = node.get("additionalProperties") == Some(&Value::Bool(true));
             let props = node.get("properties").and_then(Value::as_object);
             for (k, v) in fields {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match props.and_then(|p| p.get(k)) {
                     Some(schema) => walk(&resolve(schema), v, &child)?,
                     None if open => {}
@@ -150,7 +165,9 @@ pub fn check(value: &Value) -> Result<(), String> {
                 Kind::Boolean => "a boolean",
                 Kind::Array => "a list",
             };
-            Err(format!("configuration key \"{path}\" must be {want}, got {value}"))
+            Err(format!(
+                "configuration key \"{path}\" must be {want}, got {value}"
+            ))
         }
     }
     walk(&resolve(schema()), value, "")
@@ -163,7 +180,10 @@ mod tests {
 
     #[test]
     fn schema_parses_and_lists_hydra_keys() {
-        assert!(schema().is_object(), "config/schema.json must be valid JSON");
+        assert!(
+            schema().is_object(),
+            "config/schema.json must be valid JSON"
+        );
         let paths: Vec<String> = leaves().into_iter().map(|l| l.path).collect();
         for key in [
             "dsn",
@@ -183,12 +203,27 @@ mod tests {
     #[test]
     fn check_names_unknown_and_mistyped_keys() {
         let cases = [
-            (json!({"serve": {"public": {"prot": 1}}}), Some("unknown configuration key \"serve.public.prot\"")),
-            (json!({"nope": true}), Some("unknown configuration key \"nope\"")),
-            (json!({"serve": {"public": {"port": "x"}}}), Some("\"serve.public.port\" must be an integer")),
-            (json!({"secrets": {"system": "abc"}}), Some("\"secrets.system\" must be a list")),
+            (
+                json!({"serve": {"public": {"prot": 1}}}),
+                Some("unknown configuration key \"serve.public.prot\""),
+            ),
+            (
+                json!({"nope": true}),
+                Some("unknown configuration key \"nope\""),
+            ),
+            (
+                json!({"serve": {"public": {"port": "x"}}}),
+                Some("\"serve.public.port\" must be an integer"),
+            ),
+            (
+                json!({"secrets": {"system": "abc"}}),
+                Some("\"secrets.system\" must be a list"),
+            ),
             (json!({"ttl": {"refresh_token": -1}}), None),
-            (json!({"serve": {"admin": {"tls": {"enabled": false}}}}), None),
+            (
+                json!({"serve": {"admin": {"tls": {"enabled": false}}}}),
+                None,
+            ),
             (json!({"sqa": {"anything": 1}}), None),
         ];
         for (input, expected) in cases {

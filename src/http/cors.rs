@@ -14,7 +14,9 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == origin,
         Some((prefix, suffix)) => {
-            origin.len() >= prefix.len() + suffix.len() && origin.starts_with(prefix) && origin.ends_with(suffix)
+            origin.len() >= prefix.len() + suffix.len()
+                && origin.starts_with(prefix)
+                && origin.ends_with(suffix)
         }
     }
 }
@@ -30,12 +32,26 @@ pub fn layer(cfg: &Cors) -> CorsLayer {
         AllowOrigin::mirror_request()
     } else {
         AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-            origin.to_str().is_ok_and(|o| origins.iter().any(|p| origin_matches(p, o)))
+            origin
+                .to_str()
+                .is_ok_and(|o| origins.iter().any(|p| origin_matches(p, o)))
         })
     };
-    let methods: Vec<Method> = cfg.allowed_methods.iter().filter_map(|m| m.parse().ok()).collect();
-    let headers: Vec<HeaderName> = cfg.allowed_headers.iter().filter_map(|h| h.parse().ok()).collect();
-    let exposed: Vec<HeaderName> = cfg.exposed_headers.iter().filter_map(|h| h.parse().ok()).collect();
+    let methods: Vec<Method> = cfg
+        .allowed_methods
+        .iter()
+        .filter_map(|m| m.parse().ok())
+        .collect();
+    let headers: Vec<HeaderName> = cfg
+        .allowed_headers
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect();
+    let exposed: Vec<HeaderName> = cfg
+        .exposed_headers
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect();
     let mut layer = CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods(methods)
@@ -60,11 +76,19 @@ mod tests {
             ("https://*.example.com", "https://example.com", false),
             ("https://*.example.com", "http://app.example.com", false),
             ("https://app.example.com", "https://app.example.com", true),
-            ("https://app.example.com", "https://app.example.com.evil", false),
+            (
+                "https://app.example.com",
+                "https://app.example.com.evil",
+                false,
+            ),
             ("https://*", "https://anything", true),
         ];
         for (pattern, origin, want) in cases {
-            assert_eq!(origin_matches(pattern, origin), want, "{pattern} vs {origin}");
+            assert_eq!(
+                origin_matches(pattern, origin),
+                want,
+                "{pattern} vs {origin}"
+            );
         }
     }
 }

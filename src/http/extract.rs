@@ -16,12 +16,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                let err = Error::invalid_request().hint(format!("Unable to read the request body: {}", e.body_text()));
-                Error { status: e.status().as_u16(), ..err }
+                let err = Error::invalid_request().hint(format!(
+                    "Unable to read the request body: {}",
+                    e.body_text()
+                ));
+                Error {
+                    status: e.status().as_u16(),
+                    ..err
+                }
             })?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| Error::invalid_request().hint(format!("Unable to decode the request body as JSON: {e}")))
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            Error::invalid_request().hint(format!("Unable to decode the request body as JSON: {e}"))
+        })
     }
 }
 
@@ -35,7 +41,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
         axum::extract::Form::<T>::from_request(req, state)
             .await
             .map(|axum::extract::Form(v)| ApiForm(v))
-            .map_err(|e| Error::invalid_request().hint(format!("Unable to parse the form body: {}", e.body_text())))
+            .map_err(|e| {
+                Error::invalid_request()
+                    .hint(format!("Unable to parse the form body: {}", e.body_text()))
+            })
     }
 }
 
@@ -49,6 +58,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|e| Error::invalid_request().hint(format!("Unable to parse the query: {}", e.body_text())))
+            .map_err(|e| {
+                Error::invalid_request()
+                    .hint(format!("Unable to parse the query: {}", e.body_text()))
+            })
     }
 }

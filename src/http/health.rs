@@ -28,8 +28,17 @@ async fn failed_checks(state: &AppState) -> Vec<(&'static str, String)> {
     match state.db.pending_migrations().await {
         Ok(pending) if pending.is_empty() => Vec::new(),
         Ok(pending) => {
-            let names: Vec<String> = pending.iter().map(|m| format!("{}_{}", m.version, m.name)).collect();
-            vec![("migrations", format!("pending migrations: {}; run `portcullis migrate sql`", names.join(", ")))]
+            let names: Vec<String> = pending
+                .iter()
+                .map(|m| format!("{}_{}", m.version, m.name))
+                .collect();
+            vec![(
+                "migrations",
+                format!(
+                    "pending migrations: {}; run `portcullis migrate sql`",
+                    names.join(", ")
+                ),
+            )]
         }
         Err(e) => vec![("migrations", e.to_string())],
     }
@@ -41,9 +50,22 @@ fn ready_response(failed: Vec<(&'static str, String)>, obfuscate: bool) -> Respo
     }
     let errors: serde_json::Map<String, serde_json::Value> = failed
         .into_iter()
-        .map(|(check, msg)| (check.to_string(), json!(if obfuscate { OBFUSCATED.to_string() } else { msg })))
+        .map(|(check, msg)| {
+            (
+                check.to_string(),
+                json!(if obfuscate {
+                    OBFUSCATED.to_string()
+                } else {
+                    msg
+                }),
+            )
+        })
         .collect();
-    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "errors": errors }))).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "errors": errors })),
+    )
+        .into_response()
 }
 
 /// `GET /health/ready` on the public listener: failure messages are obfuscated.

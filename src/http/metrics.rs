@@ -21,14 +21,22 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let response_time = HistogramVec::new(
-            HistogramOpts::new("hydra_response_time_seconds", "Time spent serving HTTP requests, by route and status.")
-                .const_label("version", env!("CARGO_PKG_VERSION")),
+            HistogramOpts::new(
+                "hydra_response_time_seconds",
+                "Time spent serving HTTP requests, by route and status.",
+            )
+            .const_label("version", env!("CARGO_PKG_VERSION")),
             &["endpoint", "method", "status", "listener"],
         )?;
         registry.register(Box::new(response_time.clone()))?;
         #[cfg(target_os = "linux")]
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Metrics { registry, response_time })
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            registry,
+            response_time,
+        })
     }
 
     /// The registry in Prometheus' text format.
@@ -49,7 +57,13 @@ impl Metrics {
 /// `/clients/{id}` → `/clients/{param}`, as Hydra labels routes.
 fn endpoint_label(path: &str) -> String {
     path.split('/')
-        .map(|seg| if seg.starts_with('{') && seg.ends_with('}') { "{param}" } else { seg })
+        .map(|seg| {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                "{param}"
+            } else {
+                seg
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -59,7 +73,11 @@ fn endpoint_label(path: &str) -> String {
 pub struct Listener(pub &'static str);
 
 /// Middleware: records the duration and outcome of every request.
-pub async fn track(State((metrics, listener)): State<(Arc<Metrics>, Listener)>, request: Request, next: Next) -> Response {
+pub async fn track(
+    State((metrics, listener)): State<(Arc<Metrics>, Listener)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let endpoint = request
         .extensions()
         .get::<MatchedPath>()
@@ -68,13 +86,26 @@ pub async fn track(State((metrics, listener)): State<(Arc<Metrics>, Listener)>, 
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics.observe(&endpoint, &method, response.status().as_u16(), listener.0, started.elapsed().as_secs_f64());
+    metrics.observe(
+        &endpoint,
+        &method,
+        response.status().as_u16(),
+        listener.0,
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
 /// `GET /metrics/prometheus` (admin).
 pub async fn prometheus(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

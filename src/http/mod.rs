@@ -45,7 +45,12 @@ pub struct AppState {
 
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps
 /// each route (and the fallback) and sees the matched route for metrics.
-fn with_layers(router: Router<AppState>, state: &AppState, listener: &'static str, cors: Option<tower_http::cors::CorsLayer>) -> Router {
+fn with_layers(
+    router: Router<AppState>,
+    state: &AppState,
+    listener: &'static str,
+    cors: Option<tower_http::cors::CorsLayer>,
+) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let router = match cors {
         Some(cors) => router.layer(cors),
@@ -97,7 +102,9 @@ pub async fn serve(
     let run = |listener: Option<TcpListener>, router: Router| {
         let mut stop = stop_rx.clone();
         async move {
-            let Some(listener) = listener else { return Ok(()) };
+            let Some(listener) = listener else {
+                return Ok(());
+            };
             let app = router.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {

@@ -20,7 +20,8 @@ pub struct ResponseError(pub Arc<Error>);
 /// Hydra's default body: `{"error": name, "error_description": description + hint}`.
 /// Internals (`debug`) never go into it.
 pub fn error_body(err: &Error) -> String {
-    let mut body = json!({"error": err.name, "error_description": err.full_description()}).to_string();
+    let mut body =
+        json!({"error": err.name, "error_description": err.full_description()}).to_string();
     body.push('\n');
     body
 }
@@ -28,8 +29,11 @@ pub fn error_body(err: &Error) -> String {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, [(header::CONTENT_TYPE, JSON)], error_body(&self)).into_response();
-        response.extensions_mut().insert(ResponseError(Arc::new(self)));
+        let mut response =
+            (status, [(header::CONTENT_TYPE, JSON)], error_body(&self)).into_response();
+        response
+            .extensions_mut()
+            .insert(ResponseError(Arc::new(self)));
         response
     }
 }
@@ -59,19 +63,32 @@ pub async fn errors_as_json(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
     let text = String::from_utf8_lossy(&text).trim().to_string();
     let err = match status {
         StatusCode::NOT_FOUND => Error::route_not_found(),
         StatusCode::METHOD_NOT_ALLOWED => Error::method_not_allowed(),
-        StatusCode::PAYLOAD_TOO_LARGE => Error::invalid_request().hint("The request body is too large."),
-        StatusCode::REQUEST_TIMEOUT => Error::new("request_timeout", "The request took too long to complete.", 408),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::invalid_request().hint("The request body is too large.")
+        }
+        StatusCode::REQUEST_TIMEOUT => Error::new(
+            "request_timeout",
+            "The request took too long to complete.",
+            408,
+        ),
         s if s.is_client_error() && !text.is_empty() => Error::invalid_request().hint(text),
         s if s.is_client_error() => Error::invalid_request(),
         _ => Error::server_error(),
     };
-    let err = Error { status: status.as_u16(), ..err };
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    let err = Error {
+        status: status.as_u16(),
+        ..err
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     parts.headers.remove(header::CONTENT_LENGTH);
     let mut out = Response::from_parts(parts, Body::from(error_body(&err)));
     out.extensions_mut().insert(ResponseError(Arc::new(err)));

@@ -9,7 +9,7 @@
 
 use super::{map_err, Db};
 use crate::error::StoreError;
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 
 /// One schema step.
 #[derive(Debug)]
@@ -55,16 +55,23 @@ impl Db {
             Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'portcullis_schema_migration'",
             Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portcullis_schema_migration'",
         };
-        let exists: i64 = crate::on_pool!(self, |pool| sqlx::query_scalar(exists_sql).fetch_one(pool).await)
-            .map_err(map_err)?;
+        let exists: i64 = crate::on_pool!(self, |pool| sqlx::query_scalar(exists_sql)
+            .fetch_one(pool)
+            .await)
+        .map_err(map_err)?;
         if exists == 0 {
             return Ok(MIGRATIONS.iter().collect());
         }
         let done: Vec<String> = crate::on_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT version FROM portcullis_schema_migration").fetch_all(pool).await
+            sqlx::query_scalar("SELECT version FROM portcullis_schema_migration")
+                .fetch_all(pool)
+                .await
         })
         .map_err(map_err)?;
-        Ok(MIGRATIONS.iter().filter(|m| !done.iter().any(|d| d == m.version)).collect())
+        Ok(MIGRATIONS
+            .iter()
+            .filter(|m| !done.iter().any(|d| d == m.version))
+            .collect())
     }
 
     async fn create_migration_table(&self) -> Result<(), StoreError> {
@@ -72,12 +79,18 @@ impl Db {
         // check and one then fails on the catalog's unique index; the retry sees the table.
         let mut last = None;
         for _ in 0..3 {
-            match crate::on_pool!(self, |pool| pool.execute(CREATE_TABLE).await.map(|_| ())) {
+            match crate::on_pool!(self, |pool| sqlx::query(CREATE_TABLE)
+                .execute(pool)
+                .await
+                .map(|_| ()))
+            {
                 Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.map(map_err).unwrap_or(StoreError::Backend("migration table".into())))
+        Err(last
+            .map(map_err)
+            .unwrap_or(StoreError::Backend("migration table".into())))
     }
 
     /// Applies `m` unless another runner has; true when this call applied it.
@@ -85,27 +98,108 @@ impl Db {
         match self {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(map_err)?;
-                let claimed = sqlx::query(CLAIM).bind(m.version).bind(m.name).execute(&mut *tx).await.map_err(map_err)?;
-                if claimed.rows_affected() == 0 {
-                    tx.rollback().await.map_err(map_err)?;
-                    return Ok(false);
-                }
-                sqlx::raw_sql(m.postgres).execute(&mut *tx).await.map_err(map_err)?;
-                tx.commit().await.map_err(map_err)?;
-                Ok(true)
+                let applied = claim_and_run(&mut tx, m, m.postgres)
+                    .await
+                    .map_err(map_err)?;
+                finish(tx, applied).await
             }
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(map_err)?;
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let claimed = sqlx::query(CLAIM).bind(m.version).bind(m.name).execute(&mut *tx).await.map_err(map_err)?;
-                if claimed.rows_affected() == 0 {
-                    tx.rollback().await.map_err(map_err)?;
-                    return Ok(false);
-                }
-                sqlx::raw_sql(m.sqlite).execute(&mut *tx).await.map_err(map_err)?;
-                tx.commit().await.map_err(map_err)?;
-                Ok(true)
+                let applied = claim_and_run_sqlite(&mut tx, m).await.map_err(map_err)?;
+                finish(tx, applied).await
             }
+        }
+    }
+}
+
+/// The statements of a migration file: `--` comments removed, split on `;`. Migration files
+/// keep `;` and `--` out of string literals so that this stays true.
+fn statements(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Commits when the migration ran, rolls back when another runner had claimed it.
+async fn finish<DB: sqlx::Database>(
+    tx: sqlx::Transaction<'_, DB>,
+    applied: bool,
+) -> Result<bool, StoreError> {
+    if applied {
+        tx.commit().await.map_err(map_err)?;
+    } else {
+        tx.rollback().await.map_err(map_err)?;
+    }
+    Ok(applied)
+}
+
+async fn claim_and_run(
+    conn: &mut sqlx::PgConnection,
+    m: &Migration,
+    sql: &str,
+) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query(CLAIM)
+        .bind(m.version)
+        .bind(m.name)
+        .execute(&mut *conn)
+        .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for statement in statements(sql) {
+        sqlx::query(&statement).execute(&mut *conn).await?;
+    }
+    Ok(true)
+}
+
+async fn claim_and_run_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    m: &Migration,
+) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query(CLAIM)
+        .bind(m.version)
+        .bind(m.name)
+        .execute(&mut *conn)
+        .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for statement in statements(m.sqlite) {
+        sqlx::query(&statement).execute(&mut *conn).await?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_on_semicolons_without_comments() {
+        let sql = "-- header; with a semicolon\nCREATE TABLE a (x TEXT); -- trailing; comment\n\nCREATE INDEX i ON a (x);\n";
+        assert_eq!(
+            statements(sql),
+            vec!["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]
+        );
+    }
+
+    #[test]
+    fn every_migration_has_both_dialects() {
+        for m in MIGRATIONS {
+            assert!(
+                !statements(m.postgres).is_empty() && !statements(m.sqlite).is_empty(),
+                "{}",
+                m.version
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::config::{Backend, Dsn};
 use crate::error::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -49,7 +49,9 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
 }
 
 fn default_pool_size() -> u32 {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     u32::try_from(cpus * 2).unwrap_or(4)
 }
 
@@ -62,15 +64,23 @@ impl Db {
         match &dsn.backend {
             Backend::Postgres { url, .. } => {
                 let options = PgConnectOptions::from_str(url).map_err(map_err)?;
+                // One direct connection first: the pool would only report a timeout, this
+                // reports why (refused, unknown database, authentication).
+                let probe =
+                    tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+                        .await
+                        .map_err(|_| {
+                            StoreError::Backend("the database did not answer in time".into())
+                        })?
+                        .map_err(map_err)?;
+                let _ = probe.close().await;
                 let pg = PgPoolOptions::new()
                     .max_connections(max)
                     .min_connections(min)
                     .max_lifetime(pool.max_conn_lifetime)
                     .idle_timeout(pool.max_conn_idle_time)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await
-                    .map_err(map_err)?;
+                    .connect_lazy_with(options);
                 Ok(Db::Postgres(pg))
             }
             Backend::Sqlite { path, read_only } => {
@@ -115,10 +125,17 @@ impl Db {
 
     /// `SELECT 1` within `timeout`: the database check of `/health/ready`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
-        let query = async { on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
+        let query = async {
+            on_pool!(self, |pool| sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ()))
+        };
         match tokio::time::timeout(timeout, query).await {
             Ok(result) => result.map_err(map_err),
-            Err(_) => Err(StoreError::Backend("the database did not answer in time".into())),
+            Err(_) => Err(StoreError::Backend(
+                "the database did not answer in time".into(),
+            )),
         }
     }
 

@@ -1,1 +1,12 @@
-fn main(){}
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code may fail loudly
+
+//! The integration test binary: every test starts the real server (or the real binary) on
+//! ephemeral ports against a real database, on SQLite and on PostgreSQL.
+
+mod harness;
+
+mod cli;
+mod deploy;
+mod health;
+mod migrations;
+mod routing;
