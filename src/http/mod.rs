@@ -3,6 +3,7 @@
 //! already-bound listeners until shutdown. Handlers live in `public/` and `admin/` by the
 //! port that serves them. May import: domain modules, `config`, `error`, `store` (via state).
 
+mod access_log;
 pub mod admin;
 mod cors;
 pub mod extract;
@@ -49,8 +50,12 @@ fn with_layers(
     router: Router<AppState>,
     state: &AppState,
     listener: &'static str,
+    cfg: &crate::config::Listener,
     cors: Option<tower_http::cors::CorsLayer>,
 ) -> Router {
+    let log_cfg = access_log::AccessLog {
+        disable_for_health: cfg.access_log.disable_for_health,
+    };
     let request_id = HeaderName::from_static("x-request-id");
     let router = match cors {
         Some(cors) => router.layer(cors),
@@ -64,8 +69,9 @@ fn with_layers(
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
                     // The path only: query strings carry codes and tokens.
                     tracing::info_span!("request", listener, method = %req.method(), path = %req.uri().path(), request_id = %id)
-                }))
+                }).on_request(()).on_response(()).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn_with_state(log_cfg, access_log::log))
                 .layer(axum::middleware::from_fn_with_state((state.metrics.clone(), Listener(listener)), metrics::track))
                 .layer(axum::middleware::from_fn(response::errors_as_json))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -76,14 +82,20 @@ fn with_layers(
 
 /// The public router (port 4444).
 pub fn public_router(state: &AppState) -> Router {
-    with_layers(public::routes(), state, "public", None)
+    with_layers(
+        public::routes(),
+        state,
+        "public",
+        &state.config.serve.public,
+        None,
+    )
 }
 
 /// The admin router (port 4445).
 pub fn admin_router(state: &AppState) -> Router {
-    let cors = &state.config.serve.admin.cors;
-    let cors = cors.enabled.then(|| cors::layer(cors));
-    with_layers(admin::routes(), state, "admin", cors)
+    let admin = &state.config.serve.admin;
+    let cors = admin.cors.enabled.then(|| cors::layer(&admin.cors));
+    with_layers(admin::routes(), state, "admin", admin, cors)
 }
 
 /// Serves the public and/or admin router on the given listeners until `shutdown` resolves,

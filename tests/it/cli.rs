@@ -57,8 +57,8 @@ fn free_ports() -> (u16, u16) {
 }
 
 /// Runs `serve` with `args`/`env`, waits for both health/ready endpoints to answer 200, then
-/// sends SIGTERM and expects a clean exit.
-async fn serve_until_ready(args: &[&str], env: &[(&str, &str)]) {
+/// sends SIGTERM and expects a clean exit. Returns what the server logged.
+async fn serve_until_ready(args: &[&str], env: &[(&str, &str)]) -> String {
     let (public, admin) = free_ports();
     let (public_s, admin_s) = (public.to_string(), admin.to_string());
     let mut env = env.to_vec();
@@ -103,11 +103,35 @@ async fn serve_until_ready(args: &[&str], env: &[(&str, &str)]) {
         "clean exit on SIGTERM: {}",
         stderr(&out)
     );
+    stderr(&out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_all_dev_is_ready_on_both_ports() {
-    serve_until_ready(&["serve", "all", "--dev"], &[]).await;
+    let log = serve_until_ready(&["serve", "all", "--dev"], &[]).await;
+    assert!(log.contains("For development only"), "{log}");
+    assert!(log.contains("secrets.system is not set"), "{log}");
+    assert!(
+        log.contains("completed handling request"),
+        "access log: {log}"
+    );
+    assert!(log.contains("shutting down"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_can_be_left_out_of_the_access_log() {
+    let env = [
+        ("SERVE_PUBLIC_ACCESS_LOG_DISABLE_FOR_HEALTH", "true"),
+        ("SERVE_ADMIN_ACCESS_LOG_DISABLE_FOR_HEALTH", "true"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let log = serve_until_ready(&["serve", "all", "--dev"], &env).await;
+    assert!(!log.contains("completed handling request"), "{log}");
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "json logs: {log}"
+    );
 }
 
 on_both_backends! {
@@ -128,7 +152,8 @@ on_both_backends! {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"), "idempotent");
 
-        serve_until_ready(&["serve", "all", "--dangerous-force-http"], &[("DSN", &dsn), ("SECRETS_SYSTEM", SECRET)]).await;
+        let log = serve_until_ready(&["serve", "all", "--dangerous-force-http"], &[("DSN", &dsn), ("SECRETS_SYSTEM", SECRET)]).await;
+        assert!(!log.contains(SECRET), "the system secret is never logged");
     }
 }
 

@@ -8,5 +8,6 @@ mod harness;
 mod cli;
 mod deploy;
 mod health;
+mod layout;
 mod migrations;
 mod routing;
