@@ -34,7 +34,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_schema_migrati
     applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)";
 
 const CLAIM: &str = "INSERT INTO portcullis_schema_migration (version, name) VALUES ($1, $2) \
-    ON CONFLICT (version) DO NOTHING";
+    ON CONFLICT (version) DO NOTHING RETURNING version";
 
 impl Db {
     /// Applies every pending migration; returns the versions this call applied.
@@ -98,7 +98,7 @@ impl Db {
         match self {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(map_err)?;
-                let applied = claim_and_run(&mut tx, m, m.postgres)
+                let applied = claim_and_run::<sqlx::Postgres>(&mut tx, m, m.postgres)
                     .await
                     .map_err(map_err)?;
                 finish(tx, applied).await
@@ -106,7 +106,9 @@ impl Db {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(map_err)?;
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let applied = claim_and_run_sqlite(&mut tx, m).await.map_err(map_err)?;
+                let applied = claim_and_run::<sqlx::Sqlite>(&mut tx, m, m.sqlite)
+                    .await
+                    .map_err(map_err)?;
                 finish(tx, applied).await
             }
         }
@@ -142,39 +144,30 @@ async fn finish<DB: sqlx::Database>(
     Ok(applied)
 }
 
-async fn claim_and_run(
-    conn: &mut sqlx::PgConnection,
+/// Claims `m`'s version row, then runs `sql`; false when another runner holds the claim.
+async fn claim_and_run<DB>(
+    conn: &mut DB::Connection,
     m: &Migration,
     sql: &str,
-) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(CLAIM)
+) -> Result<bool, sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let claimed: Option<String> = sqlx::query_scalar::<DB, String>(CLAIM)
         .bind(m.version)
         .bind(m.name)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    if claimed.rows_affected() == 0 {
+    if claimed.is_none() {
         return Ok(false);
     }
     for statement in statements(sql) {
-        sqlx::query(&statement).execute(&mut *conn).await?;
-    }
-    Ok(true)
-}
-
-async fn claim_and_run_sqlite(
-    conn: &mut sqlx::SqliteConnection,
-    m: &Migration,
-) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(CLAIM)
-        .bind(m.version)
-        .bind(m.name)
-        .execute(&mut *conn)
-        .await?;
-    if claimed.rows_affected() == 0 {
-        return Ok(false);
-    }
-    for statement in statements(m.sqlite) {
-        sqlx::query(&statement).execute(&mut *conn).await?;
+        sqlx::query::<DB>(&statement).execute(&mut *conn).await?;
     }
     Ok(true)
 }
@@ -186,20 +179,13 @@ mod tests {
     #[test]
     fn statements_split_on_semicolons_without_comments() {
         let sql = "-- header; with a semicolon\nCREATE TABLE a (x TEXT); -- trailing; comment\n\nCREATE INDEX i ON a (x);\n";
-        assert_eq!(
-            statements(sql),
-            vec!["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]
-        );
+        assert_eq!(statements(sql), vec!["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]);
     }
 
     #[test]
     fn every_migration_has_both_dialects() {
         for m in MIGRATIONS {
-            assert!(
-                !statements(m.postgres).is_empty() && !statements(m.sqlite).is_empty(),
-                "{}",
-                m.version
-            );
+            assert!(!statements(m.postgres).is_empty() && !statements(m.sqlite).is_empty(), "{}", m.version);
         }
     }
 }
