@@ -2,11 +2,14 @@
 //! checked), [`start`] binds the configured ports and serves until SIGINT/SIGTERM.
 //! Nothing imports this module except `cli` and the tests.
 
+use crate::client;
 use crate::clock::Clock;
-use crate::config::{Backend, Config};
+use crate::config::{Backend, Config, HashAlgorithm, Hashers};
+use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};
 use crate::store::Db;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Why the server could not start; one line for the operator.
@@ -55,12 +58,47 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         }
     }
     let metrics = Metrics::new().map_err(|e| StartError(format!("cannot set up metrics: {e}")))?;
+    let hasher = Hasher::new(hash_scheme(&config.oauth2.hashers))
+        .map_err(|e| StartError(format!("configuration key \"oauth2.hashers\": {e}")))?;
+    let http_client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartError(format!("cannot set up the HTTP client: {e}")))?;
+    let client_rules = client::Rules {
+        subject_types: config.oidc.subject_identifiers.supported_types.clone(),
+        default_scope: config
+            .oidc
+            .dynamic_client_registration
+            .default_scope
+            .clone(),
+        allow_http_loopback: config.force_http(),
+    };
     Ok(AppState {
         config: Arc::new(config),
         db,
         clock,
         metrics: Arc::new(metrics),
+        hasher,
+        http_client,
+        client_rules: Arc::new(client_rules),
     })
+}
+
+/// The client secret hashing scheme that `oauth2.hashers` asks for.
+fn hash_scheme(h: &Hashers) -> Scheme {
+    match h.algorithm {
+        HashAlgorithm::Argon2id => Scheme::Argon2id {
+            memory: h.argon2.memory,
+            iterations: h.argon2.iterations,
+            parallelism: h.argon2.parallelism,
+        },
+        HashAlgorithm::Bcrypt => Scheme::Bcrypt {
+            cost: h.bcrypt.cost,
+        },
+    }
 }
 
 async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener, StartError> {

@@ -93,6 +93,24 @@ impl Error {
         )
     }
 
+    /// RFC 7591 §3.2.2, as Hydra's client validator uses it.
+    pub fn invalid_client_metadata() -> Self {
+        Self::new(
+            "invalid_client_metadata",
+            "The value of one of the Client Metadata fields is invalid and the server has rejected this request. Note that an Authorization Server MAY choose to substitute a valid value for any requested parameter of a Client's Metadata.",
+            400,
+        )
+    }
+
+    /// RFC 7591 §3.2.2.
+    pub fn invalid_redirect_uri() -> Self {
+        Self::new(
+            "invalid_redirect_uri",
+            "The value of one or more redirect_uris is invalid.",
+            400,
+        )
+    }
+
     /// Hydra's answer for a route that does not exist (hydra-reference §1.1).
     pub fn route_not_found() -> Self {
         Self::new(

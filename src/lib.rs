@@ -6,13 +6,17 @@
 //! - `config`: typed Hydra configuration, files < env, validated at load → error
 //! - `http`: the public and admin routers, middleware, error rendering → config, store, error, clock
 //! - `store`: PostgreSQL/SQLite pools, migrations, all SQL → config, error
+//! - `client`: OAuth 2.0 clients: model, validation, admin operations → crypto, error
+//! - `crypto`: OS randomness, client secret hashing → error
 //! - `clock`: the only reader of wall-clock time
 //! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
 
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod store;

@@ -193,6 +193,25 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
             "must be at least 8 characters when pairwise subject identifiers are enabled",
         ));
     }
+    let argon2 = &raw.oauth2.hashers.argon2;
+    if argon2.iterations < 1 {
+        return Err(err(
+            "oauth2.hashers.argon2.iterations",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=16).contains(&argon2.parallelism) {
+        return Err(err(
+            "oauth2.hashers.argon2.parallelism",
+            "must be between 1 and 16",
+        ));
+    }
+    if argon2.memory < 8 * argon2.parallelism {
+        return Err(err(
+            "oauth2.hashers.argon2.memory",
+            "must be at least 8 KiB per lane (parallelism)",
+        ));
+    }
     if !(4..=31).contains(&raw.oauth2.hashers.bcrypt.cost) {
         return Err(err(
             "oauth2.hashers.bcrypt.cost",

@@ -431,7 +431,38 @@ impl Default for OAuth2Session {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Hashers {
+    /// Ours: the algorithm of new client secret hashes.
+    pub algorithm: HashAlgorithm,
+    /// Ours: argon2id cost.
+    pub argon2: Argon2,
     pub bcrypt: Bcrypt,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    #[default]
+    Argon2id,
+    Bcrypt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Argon2 {
+    /// KiB.
+    pub memory: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2 {
+    fn default() -> Self {
+        Argon2 {
+            memory: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,11 +9,14 @@ mod cors;
 pub mod extract;
 mod health;
 pub mod metrics;
+mod pagination;
 pub mod public;
 pub mod response;
 
+use crate::client;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::hasher::Hasher;
 use crate::store::Db;
 use axum::extract::Request;
 use axum::http::HeaderName;
@@ -42,6 +45,12 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    /// Hashes and verifies client secrets.
+    pub hasher: Hasher,
+    /// Outbound HTTP (sector identifier documents, client JWKS), with bounded timeouts.
+    pub http_client: reqwest::Client,
+    /// Client validation settings derived from the configuration.
+    pub client_rules: Arc<client::Rules>,
 }
 
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps

@@ -179,13 +179,20 @@ mod tests {
     #[test]
     fn statements_split_on_semicolons_without_comments() {
         let sql = "-- header; with a semicolon\nCREATE TABLE a (x TEXT); -- trailing; comment\n\nCREATE INDEX i ON a (x);\n";
-        assert_eq!(statements(sql), vec!["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]);
+        assert_eq!(
+            statements(sql),
+            vec!["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]
+        );
     }
 
     #[test]
     fn every_migration_has_both_dialects() {
         for m in MIGRATIONS {
-            assert!(!statements(m.postgres).is_empty() && !statements(m.sqlite).is_empty(), "{}", m.version);
+            assert!(
+                !statements(m.postgres).is_empty() && !statements(m.sqlite).is_empty(),
+                "{}",
+                m.version
+            );
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Storage: [`Db`] (PostgreSQL/CockroachDB or SQLite, chosen by the DSN), connection,
 //! migrations, health. All SQL lives under this module; one SQL text serves both backends
 //! (sqlx binds `$1..$n` on SQLite too), only the DDL in `migrations/` differs.
-//! May import: `config` (for the DSN), `error`, sqlx.
+//! May import: `config` (for the DSN), the domain modules (whose store traits it implements),
+//! `error`, sqlx.
 
+mod clients;
 mod migrate;
 
 pub use migrate::{Migration, MIGRATIONS};

@@ -1,6 +1,8 @@
 //! Routes of the admin listener (port 4445). Handlers for the admin API live in files beside
 //! this one, one per resource.
 
+mod clients;
+
 use super::{health, metrics, AppState};
 use axum::routing::get;
 use axum::Router;
@@ -12,5 +14,16 @@ pub fn routes() -> Router<AppState> {
         .route("/health/ready", get(health::is_instance_ready))
         .route("/version", get(health::get_version))
         .route("/metrics/prometheus", get(metrics::prometheus))
+        .route(
+            "/clients",
+            get(clients::list_oauth2_clients).post(clients::create_oauth2_client),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get_oauth2_client)
+                .put(clients::update_oauth2_client)
+                .patch(clients::patch_oauth2_client)
+                .delete(clients::delete_oauth2_client),
+        )
         .fallback(super::response::route_not_found)
 }

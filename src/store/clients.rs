@@ -1,0 +1,248 @@
+//! `ClientStore` on both backends: table `hydra_client`, lists and objects as JSON text.
+
+use super::{map_err, Db};
+use crate::client::{Client, ClientStore, OAuth2Client};
+use crate::error::StoreError;
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use serde_json::Value;
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    client_name: String,
+    client_secret: String,
+    redirect_uris: String,
+    grant_types: String,
+    response_types: String,
+    scope: String,
+    owner: String,
+    policy_uri: String,
+    tos_uri: String,
+    client_uri: String,
+    logo_uri: String,
+    contacts: String,
+    client_secret_expires_at: i64,
+    sector_identifier_uri: String,
+    jwks: String,
+    jwks_uri: String,
+    request_uris: String,
+    token_endpoint_auth_method: String,
+    request_object_signing_alg: String,
+    userinfo_signed_response_alg: String,
+    subject_type: String,
+    allowed_cors_origins: String,
+    audience: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    frontchannel_logout_uri: String,
+    frontchannel_logout_session_required: bool,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
+    backchannel_logout_session_required: bool,
+    metadata: String,
+    token_endpoint_auth_signing_alg: String,
+}
+
+const COLUMNS: &str = "id, client_name, client_secret, redirect_uris, grant_types, response_types, scope, owner, \
+    policy_uri, tos_uri, client_uri, logo_uri, contacts, client_secret_expires_at, sector_identifier_uri, jwks, \
+    jwks_uri, request_uris, token_endpoint_auth_method, request_object_signing_alg, userinfo_signed_response_alg, \
+    subject_type, allowed_cors_origins, audience, created_at, updated_at, frontchannel_logout_uri, \
+    frontchannel_logout_session_required, post_logout_redirect_uris, backchannel_logout_uri, \
+    backchannel_logout_session_required, metadata, token_endpoint_auth_signing_alg";
+
+fn list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn object(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::Object(Default::default()))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Client {
+        Client {
+            secret_hash: r.client_secret,
+            data: OAuth2Client {
+                client_id: r.id,
+                client_name: r.client_name,
+                client_secret: None,
+                redirect_uris: list(&r.redirect_uris),
+                grant_types: list(&r.grant_types),
+                response_types: list(&r.response_types),
+                scope: r.scope,
+                audience: list(&r.audience),
+                owner: r.owner,
+                policy_uri: r.policy_uri,
+                allowed_cors_origins: list(&r.allowed_cors_origins),
+                tos_uri: r.tos_uri,
+                client_uri: r.client_uri,
+                logo_uri: r.logo_uri,
+                contacts: list(&r.contacts),
+                client_secret_expires_at: r.client_secret_expires_at,
+                subject_type: r.subject_type,
+                sector_identifier_uri: r.sector_identifier_uri,
+                jwks: object(&r.jwks),
+                jwks_uri: r.jwks_uri,
+                request_uris: list(&r.request_uris),
+                token_endpoint_auth_method: r.token_endpoint_auth_method,
+                token_endpoint_auth_signing_alg: r.token_endpoint_auth_signing_alg,
+                request_object_signing_alg: r.request_object_signing_alg,
+                userinfo_signed_response_alg: r.userinfo_signed_response_alg,
+                created_at: Some(Utc.from_utc_datetime(&r.created_at)),
+                updated_at: Some(Utc.from_utc_datetime(&r.updated_at)),
+                frontchannel_logout_uri: r.frontchannel_logout_uri,
+                frontchannel_logout_session_required: r.frontchannel_logout_session_required,
+                post_logout_redirect_uris: list(&r.post_logout_redirect_uris),
+                backchannel_logout_uri: r.backchannel_logout_uri,
+                backchannel_logout_session_required: r.backchannel_logout_session_required,
+                metadata: object(&r.metadata),
+            },
+        }
+    }
+}
+
+/// Binds a client's values in `COLUMNS` order (id first) to `$query`.
+macro_rules! bind_client {
+    ($query:expr, $c:expr, $hash:expr) => {{
+        let c: &OAuth2Client = $c;
+        let created = c.created_at.unwrap_or_default().naive_utc();
+        let updated = c.updated_at.unwrap_or_default().naive_utc();
+        $query
+            .bind(c.client_id.clone())
+            .bind(c.client_name.clone())
+            .bind($hash)
+            .bind(to_json(&c.redirect_uris))
+            .bind(to_json(&c.grant_types))
+            .bind(to_json(&c.response_types))
+            .bind(c.scope.clone())
+            .bind(c.owner.clone())
+            .bind(c.policy_uri.clone())
+            .bind(c.tos_uri.clone())
+            .bind(c.client_uri.clone())
+            .bind(c.logo_uri.clone())
+            .bind(to_json(&c.contacts))
+            .bind(c.client_secret_expires_at)
+            .bind(c.sector_identifier_uri.clone())
+            .bind(to_json(&c.jwks))
+            .bind(c.jwks_uri.clone())
+            .bind(to_json(&c.request_uris))
+            .bind(c.token_endpoint_auth_method.clone())
+            .bind(c.request_object_signing_alg.clone())
+            .bind(c.userinfo_signed_response_alg.clone())
+            .bind(c.subject_type.clone())
+            .bind(to_json(&c.allowed_cors_origins))
+            .bind(to_json(&c.audience))
+            .bind(created)
+            .bind(updated)
+            .bind(c.frontchannel_logout_uri.clone())
+            .bind(c.frontchannel_logout_session_required)
+            .bind(to_json(&c.post_logout_redirect_uris))
+            .bind(c.backchannel_logout_uri.clone())
+            .bind(c.backchannel_logout_session_required)
+            .bind(to_json(&c.metadata))
+            .bind(c.token_endpoint_auth_signing_alg.clone())
+    }};
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ClientStore for Db {
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO hydra_client ({COLUMNS}) VALUES ({})",
+            placeholders(33)
+        );
+        let hash = client.secret_hash.clone();
+        crate::on_pool!(self, |pool| bind_client!(
+            sqlx::query(&sql),
+            &client.data,
+            hash.clone()
+        )
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Client, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM hydra_client WHERE id = $1");
+        let row: ClientRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_one(pool)
+            .await)
+        .map_err(map_err)?;
+        Ok(row.into())
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        // Every column but id (the key) and created_at (kept from creation).
+        let sets: Vec<String> = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .enumerate()
+            .filter(|(_, c)| *c != "id" && *c != "created_at")
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let sql = format!("UPDATE hydra_client SET {} WHERE id = $1", sets.join(", "));
+        let hash = client.secret_hash.clone();
+        let done = crate::on_pool!(self, |pool| bind_client!(
+            sqlx::query(&sql),
+            &client.data,
+            hash.clone()
+        )
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(map_err)?;
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+        let done = crate::on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM hydra_client WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(map_err)?;
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_clients(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Client>, i64), StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM hydra_client ORDER BY id LIMIT $1 OFFSET $2");
+        let rows: Vec<ClientRow> = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)
+        .map_err(map_err)?;
+        let total: i64 = crate::on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM hydra_client"
+        )
+        .fetch_one(pool)
+        .await)
+        .map_err(map_err)?;
+        Ok((rows.into_iter().map(Client::from).collect(), total))
+    }
+}
