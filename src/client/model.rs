@@ -15,6 +15,11 @@ where
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
+/// `null` for an object member means `{}`.
+fn nullable_object<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    Option::<Value>::deserialize(d).map(|v| v.filter(|v| !v.is_null()).unwrap_or_else(empty_object))
+}
+
 fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
@@ -67,7 +72,7 @@ pub struct OAuth2Client {
         skip_serializing_if = "String::is_empty"
     )]
     pub sector_identifier_uri: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_object")]
     pub jwks: Value,
     #[serde(
         deserialize_with = "nullable",
@@ -118,7 +123,7 @@ pub struct OAuth2Client {
     pub backchannel_logout_uri: String,
     #[serde(deserialize_with = "nullable", skip_serializing_if = "is_false")]
     pub backchannel_logout_session_required: bool,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_object")]
     pub metadata: Value,
 }
 
