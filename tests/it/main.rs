@@ -6,6 +6,8 @@
 mod harness;
 
 mod cli;
+mod client_store;
+mod clients;
 mod deploy;
 mod health;
 mod layout;

@@ -123,6 +123,20 @@ impl TestServer {
         format!("{}{}", self.admin, path)
     }
 
+    /// Any call on the admin listener with an optional JSON body.
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        let mut req = self.http.request(method, self.admin_url(path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Resp::read(req.send().await.expect("request")).await
+    }
+
     /// GET on the admin listener: status and JSON body.
     pub async fn admin_get(&self, path: &str) -> (u16, serde_json::Value) {
         json_of(
@@ -164,4 +178,33 @@ pub async fn json_of(response: reqwest::Response) -> (u16, serde_json::Value) {
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A response read whole: status, headers and the JSON body (`Null` when not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Resp {
+    pub async fn read(response: reqwest::Response) -> Resp {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    /// A header as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
 }
