@@ -1,7 +1,7 @@
 //! Portcullis: an OAuth 2.0 and OpenID Connect server, wire-compatible with ORY Hydra v1.10.3.
 //!
 //! Map of this tree (arrows: what a module may import from this crate):
-//! - `cli`: the command line (`serve`, `migrate sql`, `version`) → app, config, store
+//! - `cli`: the command line (`serve`, `migrate sql`, `clients`, `version`) → app, config, store, crypto
 //! - `app`: wiring; builds the state and starts the listeners → everything
 //! - `config`: typed Hydra configuration, files < env, validated at load → error
 //! - `http`: the public and admin routers, middleware, error rendering → config, store, error, clock

@@ -1,5 +1,9 @@
-//! The command line, in Hydra's shape: `serve all|public|admin`, `migrate sql`, `version`.
-//! May import: `app`, `config`, `store`.
+//! The command line, in Hydra's shape: `serve all|public|admin`, `migrate sql`, `version`,
+//! and the admin API commands (`clients`), which speak to a server over HTTP only.
+//! May import: `app`, `config`, `store`, `crypto`.
+
+mod admin_http;
+mod clients;
 
 use crate::app::{self, Listeners};
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};
@@ -29,6 +33,8 @@ enum Command {
         #[command(subcommand)]
         what: Migrate,
     },
+    /// Manage OAuth 2.0 clients through the admin API.
+    Clients(Box<clients::Clients>),
     /// Print the version.
     Version,
 }
@@ -137,6 +143,7 @@ pub fn run() -> anyhow::Result<()> {
             };
             runtime()?.block_on(migrate_sql(dsn, yes))
         }
+        Command::Clients(command) => runtime()?.block_on(clients::run(*command)),
     }
 }
 

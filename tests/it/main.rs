@@ -6,6 +6,7 @@
 mod harness;
 
 mod cli;
+mod cli_clients;
 mod client_store;
 mod clients;
 mod deploy;
