@@ -193,6 +193,9 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
             "must be at least 8 characters when pairwise subject identifiers are enabled",
         ));
     }
+    if !(2048..=8192).contains(&raw.jwk.rsa_bits) {
+        return Err(err("jwk.rsa_bits", "must be between 2048 and 8192"));
+    }
     let argon2 = &raw.oauth2.hashers.argon2;
     if argon2.iterations < 1 {
         return Err(err(
@@ -235,6 +238,7 @@ fn finish(raw: RawConfig, mut flags: Flags) -> Result<Config, ConfigError> {
         ttl: raw.ttl,
         oauth2: raw.oauth2,
         secrets,
+        jwk: raw.jwk,
         flags,
         warnings,
     })

@@ -21,6 +21,7 @@ pub struct Config {
     pub ttl: Ttl,
     pub oauth2: OAuth2,
     pub secrets: Secrets,
+    pub jwk: Jwk,
     pub flags: Flags,
     /// Things worth a warning found while loading, logged once logging is set up.
     pub warnings: Vec<String>,
@@ -40,6 +41,21 @@ pub(super) struct RawConfig {
     pub ttl: Ttl,
     pub oauth2: OAuth2,
     pub secrets: RawSecrets,
+    pub jwk: Jwk,
+}
+
+/// Ours: `jwk.*`, key generation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Jwk {
+    /// Size of generated RSA keys (compatibility.md: 2048 unless configured; Hydra used 4096).
+    pub rsa_bits: u32,
+}
+
+impl Default for Jwk {
+    fn default() -> Self {
+        Jwk { rsa_bits: 2048 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -502,6 +518,10 @@ pub(super) struct RawSecrets {
 pub struct SecretString(pub(super) String);
 
 impl SecretString {
+    pub fn new(secret: String) -> SecretString {
+        SecretString(secret)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
