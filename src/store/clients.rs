@@ -148,6 +148,15 @@ macro_rules! bind_client {
     }};
 }
 
+/// `NotFound` when a statement touched no row.
+fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 fn placeholders(n: usize) -> String {
     (1..=n)
         .map(|i| format!("${i}"))
@@ -204,10 +213,7 @@ impl ClientStore for Db {
         .await
         .map(|r| r.rows_affected()))
         .map_err(map_err)?;
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
@@ -219,10 +225,7 @@ impl ClientStore for Db {
         .await
         .map(|r| r.rows_affected()))
         .map_err(map_err)?;
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 
     async fn list_clients(
