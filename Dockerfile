@@ -11,6 +11,11 @@
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /build
 
+# OpenSSL (key generation, JWS signing, AES-GCM) links against the system library.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends pkg-config libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, against placeholder sources, so this layer is reused until
 # Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
@@ -36,7 +41,7 @@ FROM debian:bookworm-slim
 
 # curl is only for container health checks (docker-compose.yml).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && apt-get install -y --no-install-recommends ca-certificates curl libssl3 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 portcullis \

@@ -5,8 +5,10 @@
 use crate::client;
 use crate::clock::Clock;
 use crate::config::{Backend, Config, HashAlgorithm, Hashers};
+use crate::crypto::aead::Aead;
 use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};
+use crate::jwk::{KeyManager, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use crate::store::Db;
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +78,7 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
             .clone(),
         allow_http_loopback: config.force_http(),
     };
+    let keys = key_manager(&config, &db, clock.now()).await?;
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -84,7 +87,30 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         hasher,
         http_client,
         client_rules: Arc::new(client_rules),
+        keys: Arc::new(keys),
     })
+}
+
+/// Opens the key sets with `secrets.system` and creates the ID-token and access-token sets
+/// when missing (race-free when several instances start on one database).
+async fn key_manager(
+    config: &Config,
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<KeyManager, StartError> {
+    let secrets: Vec<&str> = config.secrets.system.iter().map(|s| s.expose()).collect();
+    let aead = Aead::new(&secrets)
+        .map_err(|e| StartError(format!("configuration key \"secrets.system\": {e}")))?;
+    let keys = KeyManager::new(aead, config.jwk.rsa_bits);
+    for set in [ID_TOKEN_SET, ACCESS_TOKEN_SET] {
+        keys.ensure_set(db, set, now).await.map_err(|e| {
+            let cause = e.debug.clone().unwrap_or_else(|| e.to_string());
+            StartError(format!(
+                "cannot open the JSON Web Key set {set}: {cause}. If secrets.system was changed, keep the old secret as a later entry of secrets.system"
+            ))
+        })?;
+    }
+    Ok(keys)
 }
 
 /// The client secret hashing scheme that `oauth2.hashers` asks for.

@@ -7,7 +7,8 @@
 //! - `http`: the public and admin routers, middleware, error rendering → config, store, error, clock
 //! - `store`: PostgreSQL/SQLite pools, migrations, all SQL → config, error
 //! - `client`: OAuth 2.0 clients: model, validation, admin operations → crypto, error
-//! - `crypto`: OS randomness, client secret hashing → error
+//! - `crypto`: OS randomness, client secret hashing, AES-GCM sealing → error
+//! - `jwk`: JSON Web Key sets, sealed at rest, cached, signing keys → crypto, error
 //! - `clock`: the only reader of wall-clock time
 //! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
 
@@ -19,4 +20,5 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod jwk;
 pub mod store;

@@ -17,6 +17,7 @@ use crate::client;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
+use crate::jwk::KeyManager;
 use crate::store::Db;
 use axum::extract::Request;
 use axum::http::HeaderName;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// Client validation settings derived from the configuration.
     pub client_rules: Arc<client::Rules>,
+    /// JSON Web Key sets: sealing, caching, signing.
+    pub keys: Arc<KeyManager>,
 }
 
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps
@@ -91,13 +94,9 @@ fn with_layers(
 
 /// The public router (port 4444).
 pub fn public_router(state: &AppState) -> Router {
-    with_layers(
-        public::routes(),
-        state,
-        "public",
-        &state.config.serve.public,
-        None,
-    )
+    let public = &state.config.serve.public;
+    let cors = public.cors.enabled.then(|| cors::layer(&public.cors));
+    with_layers(public::routes(cors), state, "public", public, None)
 }
 
 /// The admin router (port 4445).

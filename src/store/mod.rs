@@ -5,6 +5,7 @@
 //! `error`, sqlx.
 
 mod clients;
+mod keys;
 mod migrate;
 
 pub use migrate::{Migration, MIGRATIONS};

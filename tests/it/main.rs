@@ -11,6 +11,7 @@ mod client_store;
 mod clients;
 mod deploy;
 mod health;
+mod keys;
 mod layout;
 mod migrations;
 mod routing;

@@ -2,6 +2,7 @@
 //! this one, one per resource.
 
 mod clients;
+mod keys;
 
 use super::{health, metrics, AppState};
 use axum::routing::get;
@@ -24,6 +25,19 @@ pub fn routes() -> Router<AppState> {
                 .put(clients::update_oauth2_client)
                 .patch(clients::patch_oauth2_client)
                 .delete(clients::delete_oauth2_client),
+        )
+        .route(
+            "/keys/{set}",
+            get(keys::get_json_web_key_set)
+                .post(keys::create_json_web_key_set)
+                .put(keys::update_json_web_key_set)
+                .delete(keys::delete_json_web_key_set),
+        )
+        .route(
+            "/keys/{set}/{kid}",
+            get(keys::get_json_web_key)
+                .put(keys::update_json_web_key)
+                .delete(keys::delete_json_web_key),
         )
         .fallback(super::response::route_not_found)
 }

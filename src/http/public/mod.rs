@@ -1,14 +1,24 @@
 //! Routes of the public listener (port 4444). Handlers for the OAuth 2.0 and OpenID Connect
 //! endpoints live in files beside this one, one per endpoint family.
 
+mod discovery;
+
 use super::{health, AppState};
 use axum::routing::get;
 use axum::Router;
+use tower_http::cors::CorsLayer;
 
-/// Every public route, literally.
-pub fn routes() -> Router<AppState> {
+/// Every public route, literally. `cors` (from `serve.public.cors`, when enabled) applies
+/// only to the CORS-aware endpoints, as in Hydra (hydra-reference §9.3).
+pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
+    let cors_aware = Router::new().route("/.well-known/jwks.json", get(discovery::well_known));
+    let cors_aware = match cors {
+        Some(cors) => cors_aware.layer(cors),
+        None => cors_aware,
+    };
     Router::new()
         .route("/health/alive", get(health::is_instance_alive))
         .route("/health/ready", get(health::is_instance_ready_public))
+        .merge(cors_aware)
         .fallback(super::response::route_not_found)
 }

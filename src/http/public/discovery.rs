@@ -1,0 +1,20 @@
+//! `/.well-known/*` on the public listener: the JSON Web Key Set that relying parties verify
+//! our signatures with (hydra-reference §2.2).
+
+use crate::error::Error;
+use crate::http::AppState;
+use crate::jwk::{JsonWebKeySet, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use axum::extract::State;
+use axum::Json;
+
+/// `GET /.well-known/jwks.json`: the public halves of the ID-token and access-token keys and
+/// of `webfinger.jwks.broadcast_keys`; never a private member.
+pub async fn well_known(State(s): State<AppState>) -> Result<Json<JsonWebKeySet>, Error> {
+    let mut sets = vec![ID_TOKEN_SET.to_string(), ACCESS_TOKEN_SET.to_string()];
+    for set in &s.config.webfinger.jwks.broadcast_keys {
+        if !sets.contains(set) {
+            sets.push(set.clone());
+        }
+    }
+    Ok(Json(s.keys.public_keys(&s.db, &sets).await?))
+}
