@@ -9,7 +9,10 @@ use crate::crypto::aead::Aead;
 use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};
 use crate::jwk::{KeyManager, ACCESS_TOKEN_SET, ID_TOKEN_SET};
+use crate::oauth2::client_auth::SecretCache;
 use crate::store::Db;
+use crate::token::opaque::HmacKeys;
+use crate::token::{Lifetimes, TokenEngine};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -79,6 +82,7 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         allow_http_loopback: config.force_http(),
     };
     let keys = key_manager(&config, &db, clock.now()).await?;
+    let engine = token_engine(&config)?;
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -88,7 +92,27 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         http_client,
         client_rules: Arc::new(client_rules),
         keys: Arc::new(keys),
+        engine: Arc::new(engine),
+        secrets: Arc::new(SecretCache::default()),
     })
+}
+
+/// The token engine, keyed by `secrets.system`.
+fn token_engine(config: &Config) -> Result<TokenEngine, StartError> {
+    let secrets: Vec<&str> = config.secrets.system.iter().map(|s| s.expose()).collect();
+    let bad = |e: String| StartError(format!("configuration key \"secrets.system\": {e}"));
+    let hmac = HmacKeys::new(&secrets).ok_or_else(|| bad("no secret".into()))?;
+    let aead = Aead::new(&secrets).map_err(|e| bad(e.to_string()))?;
+    let lifetimes = Lifetimes {
+        access_token: config.ttl.access_token,
+        refresh_token: config.ttl.refresh_token.duration(),
+    };
+    Ok(TokenEngine::new(
+        hmac,
+        aead,
+        config.oauth2.session.encrypt_at_rest,
+        lifetimes,
+    ))
 }
 
 /// Opens the key sets with `secrets.system` and creates the ID-token and access-token sets

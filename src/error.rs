@@ -93,6 +93,52 @@ impl Error {
         )
     }
 
+    /// RFC 6749 §5.2 (fosite's text).
+    pub fn invalid_client() -> Self {
+        Self::new(
+            "invalid_client",
+            "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).",
+            401,
+        )
+    }
+
+    /// RFC 6749 §5.2 (fosite's text).
+    pub fn invalid_grant() -> Self {
+        Self::new(
+            "invalid_grant",
+            "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+            400,
+        )
+    }
+
+    /// RFC 6749 §5.2 (fosite's text).
+    pub fn unauthorized_client() -> Self {
+        Self::new(
+            "unauthorized_client",
+            "The client is not authorized to request a token using this method.",
+            400,
+        )
+    }
+
+    /// RFC 6749 §5.2 (fosite's text).
+    pub fn invalid_scope() -> Self {
+        Self::new(
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or malformed.",
+            400,
+        )
+    }
+
+    /// RFC 6749 §5.2 (fosite's text). Hydra said `invalid_request` for an unknown grant type;
+    /// we follow the RFC (compatibility.md).
+    pub fn unsupported_grant_type() -> Self {
+        Self::new(
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server.",
+            400,
+        )
+    }
+
     /// RFC 7591 §3.2.2, as Hydra's client validator uses it.
     pub fn invalid_client_metadata() -> Self {
         Self::new(

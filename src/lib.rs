@@ -9,6 +9,8 @@
 //! - `client`: OAuth 2.0 clients: model, validation, admin operations → crypto, error
 //! - `crypto`: OS randomness, client secret hashing, AES-GCM sealing → error
 //! - `jwk`: JSON Web Key sets, sealed at rest, cached, signing keys → crypto, error
+//! - `token`: the token engine: opaque tokens, records, sessions → crypto, jwk, error
+//! - `oauth2`: client authentication, grants, introspection → client, token, jwk, config, crypto, error
 //! - `clock`: the only reader of wall-clock time
 //! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
 
@@ -21,4 +23,6 @@ pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod jwk;
+pub mod oauth2;
 pub mod store;
+pub mod token;

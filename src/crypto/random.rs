@@ -22,6 +22,11 @@ pub fn string_from(alphabet: &[u8], len: usize) -> String {
         .collect()
 }
 
+/// Fills `dest` from the OS CSPRNG. A failing OS RNG is unrecoverable.
+pub fn fill(dest: &mut [u8]) {
+    rand::RngCore::fill_bytes(&mut OsRng.unwrap_err(), dest);
+}
+
 /// A new client secret: 26 characters, about 160 bits.
 pub fn client_secret() -> String {
     string_from(SECRET_ALPHABET, CLIENT_SECRET_LENGTH)

@@ -18,7 +18,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::jwk::KeyManager;
+use crate::oauth2::client_auth::SecretCache;
 use crate::store::Db;
+use crate::token::TokenEngine;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::Router;
@@ -54,6 +56,10 @@ pub struct AppState {
     pub client_rules: Arc<client::Rules>,
     /// JSON Web Key sets: sealing, caching, signing.
     pub keys: Arc<KeyManager>,
+    /// Mints, records and finds tokens.
+    pub engine: Arc<TokenEngine>,
+    /// Verified client secrets (keeps argon2 off the token endpoint's hot path).
+    pub secrets: Arc<SecretCache>,
 }
 
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps

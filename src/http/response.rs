@@ -2,6 +2,7 @@
 //! the safety net that turns any plain-text response of the framework (unknown route, wrong
 //! method, body too large, timeout) into that same shape. The only `IntoResponse` for errors.
 
+use crate::config::OAuth2;
 use crate::error::Error;
 use axum::body::Body;
 use axum::extract::Request;
@@ -36,6 +37,55 @@ impl IntoResponse for Error {
             .insert(ResponseError(Arc::new(self)));
         response
     }
+}
+
+/// Cache headers of every token-endpoint answer (RFC 6749 §5.1).
+pub const NO_STORE: [(header::HeaderName, &str); 2] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::PRAGMA, "no-cache"),
+];
+
+/// An error as fosite writes it at the token, revocation and introspection endpoints
+/// (hydra-reference §1.2 B): the default two fields, the debug text appended only with
+/// `oauth2.expose_internal_errors`, and the legacy shape with
+/// `oauth2.include_legacy_error_fields`. Never cached.
+pub fn oauth_error(err: Error, cfg: &OAuth2) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let debug = err.debug.clone().filter(|_| cfg.expose_internal_errors);
+    let body = if cfg.include_legacy_error_fields {
+        let mut o = serde_json::Map::new();
+        o.insert("error".into(), json!(err.name));
+        o.insert(
+            "error_description".into(),
+            json!(err.description.replace('"', "'")),
+        );
+        if let Some(h) = &err.hint {
+            o.insert("error_hint".into(), json!(h));
+        }
+        o.insert("status_code".into(), json!(err.status));
+        if let Some(d) = &debug {
+            o.insert("error_debug".into(), json!(d));
+        }
+        serde_json::Value::Object(o)
+    } else {
+        let mut description = err.full_description();
+        if let Some(d) = &debug {
+            description.push(' ');
+            description.push_str(d);
+        }
+        json!({"error": err.name, "error_description": description})
+    };
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        NO_STORE,
+        body.to_string(),
+    )
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(ResponseError(Arc::new(err)));
+    response
 }
 
 /// Middleware: logs the error behind an error response (5xx at `error` with its internal

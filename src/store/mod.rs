@@ -7,6 +7,7 @@
 mod clients;
 mod keys;
 mod migrate;
+mod tokens;
 
 pub use migrate::{Migration, MIGRATIONS};
 

@@ -3,6 +3,7 @@
 
 mod clients;
 mod keys;
+mod tokens;
 
 use super::{health, metrics, AppState};
 use axum::routing::get;
@@ -32,6 +33,10 @@ pub fn routes() -> Router<AppState> {
                 .post(keys::create_json_web_key_set)
                 .put(keys::update_json_web_key_set)
                 .delete(keys::delete_json_web_key_set),
+        )
+        .route(
+            "/oauth2/introspect",
+            axum::routing::post(tokens::introspect_oauth2_token),
         )
         .route(
             "/keys/{set}/{kid}",

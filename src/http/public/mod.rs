@@ -2,6 +2,7 @@
 //! endpoints live in files beside this one, one per endpoint family.
 
 mod discovery;
+mod token;
 
 use super::{health, AppState};
 use axum::routing::get;
@@ -11,7 +12,9 @@ use tower_http::cors::CorsLayer;
 /// Every public route, literally. `cors` (from `serve.public.cors`, when enabled) applies
 /// only to the CORS-aware endpoints, as in Hydra (hydra-reference §9.3).
 pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
-    let cors_aware = Router::new().route("/.well-known/jwks.json", get(discovery::well_known));
+    let cors_aware = Router::new()
+        .route("/.well-known/jwks.json", get(discovery::well_known))
+        .route("/oauth2/token", axum::routing::post(token::oauth2_token));
     let cors_aware = match cors {
         Some(cors) => cors_aware.layer(cors),
         None => cors_aware,

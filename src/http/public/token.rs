@@ -1,0 +1,61 @@
+//! `POST /oauth2/token` (hydra-reference §2.2): form body, client authentication, grants;
+//! answers never cached, errors in fosite's shape, `WWW-Authenticate` after a failed Basic.
+
+use crate::http::extract::ApiForm;
+use crate::http::response::{oauth_error, NO_STORE};
+use crate::http::AppState;
+use crate::oauth2::{self, client_auth, Ctx, TokenRequest};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+
+/// The authenticated-client context of a request.
+pub fn ctx(s: &AppState) -> Ctx<'_, crate::store::Db> {
+    Ctx {
+        store: &s.db,
+        engine: &s.engine,
+        hasher: &s.hasher,
+        secrets: &s.secrets,
+        config: &s.config,
+    }
+}
+
+/// `POST /oauth2/token`.
+pub async fn oauth2_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiForm(params): ApiForm<Vec<(String, String)>>,
+) -> Response {
+    let req = TokenRequest { params };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let creds = match (req.one("client_id"), req.one("client_secret")) {
+        (Ok(id), Ok(secret)) => client_auth::credentials(authorization, id, secret),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let creds = match creds {
+        Ok(c) => c,
+        Err(e) => return oauth_error(e, &s.config.oauth2),
+    };
+    match oauth2::token(&ctx(&s), &creds, &req, s.clock.now()).await {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            NO_STORE,
+            serde_json::to_string(&body).unwrap_or_default(),
+        )
+            .into_response(),
+        Err(e) => {
+            let basic_failed = e.status == 401 && creds.is_basic();
+            let mut response = oauth_error(e, &s.config.oauth2);
+            if basic_failed {
+                // RFC 6749 §5.2: answer a failed Basic authentication with the scheme used.
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"portcullis\""),
+                );
+            }
+            response
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The OAuth 2.0 protocol: client authentication, the token endpoint's grants, introspection.
+//! Each grant lives in `grant/` (validate, then issue through the token engine).
+//! May import: `client`, `token`, `jwk`, `config`, `crypto`, `error`.
+
+pub mod client_auth;
+pub mod grant;
+pub mod introspect;
+pub mod scope;
+
+use crate::client::ClientStore;
+use crate::config::Config;
+use crate::crypto::hasher::Hasher;
+use crate::error::Error;
+use crate::token::{TokenEngine, TokenStore};
+use chrono::{DateTime, Utc};
+use client_auth::{Credentials, SecretCache};
+use serde::Serialize;
+
+/// What the protocol functions need, borrowed from the application state.
+pub struct Ctx<'a, S> {
+    pub store: &'a S,
+    pub engine: &'a TokenEngine,
+    pub hasher: &'a Hasher,
+    pub secrets: &'a SecretCache,
+    pub config: &'a Config,
+}
+
+/// A token request: the form of `POST /oauth2/token`, repeated parameters kept.
+#[derive(Debug, Default)]
+pub struct TokenRequest {
+    pub params: Vec<(String, String)>,
+}
+
+impl TokenRequest {
+    /// The single value of `name`; a repeated parameter is an error (RFC 6749 §3.2).
+    pub fn one(&self, name: &str) -> Result<Option<&str>, Error> {
+        let mut values = self
+            .params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Error::invalid_request()
+                .hint(format!("The parameter '{name}' must not be repeated.")));
+        }
+        Ok(first)
+    }
+
+    /// Every value of `name`, each split on spaces (`scope`, `audience`).
+    pub fn list(&self, name: &str) -> Vec<String> {
+        let values: Vec<String> = self
+            .params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect();
+        scope::split(&values)
+    }
+}
+
+/// `oauth2TokenResponse`.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    pub token_type: &'static str,
+}
+
+/// `POST /oauth2/token`: authenticates the client, then runs the requested grant.
+pub async fn token<S: ClientStore + TokenStore + Sync>(
+    ctx: &Ctx<'_, S>,
+    creds: &Credentials,
+    req: &TokenRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    let grant_type = req
+        .one("grant_type")?
+        .filter(|g| !g.is_empty())
+        .ok_or_else(|| {
+            Error::invalid_request().hint("The request is missing the 'grant_type' parameter.")
+        })?;
+    let client = client_auth::authenticate(ctx.store, ctx.hasher, ctx.secrets, creds).await?;
+    match grant_type {
+        "client_credentials" => grant::client_credentials::handle(ctx, &client, req, now).await,
+        other => Err(Error::unsupported_grant_type()
+            .hint(format!("The grant type '{other}' is not supported here."))),
+    }
+}

@@ -1,0 +1,209 @@
+//! The token engine, shared by both routers: mints opaque tokens, records them with their
+//! grant and session, and finds them again for introspection. Grants (`oauth2::grant::*`)
+//! decide *what* to issue; the engine decides *how*.
+//! May import: `crypto`, `jwk`, `error`.
+
+pub mod opaque;
+pub mod store;
+
+pub use store::{TokenKind, TokenRecord, TokenStore};
+
+use crate::crypto::aead::Aead;
+use crate::crypto::random;
+use crate::error::{Error, StoreError};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use opaque::HmacKeys;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a grant hands to the engine: who gets the token, for what.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// Shared by every token of the grant (rotation and revocation act on it).
+    pub request_id: String,
+    pub requested_at: DateTime<Utc>,
+    pub client_id: String,
+    pub subject: String,
+    pub requested_scope: Vec<String>,
+    pub granted_scope: Vec<String>,
+    pub requested_audience: Vec<String>,
+    pub granted_audience: Vec<String>,
+    /// Consent's `session.access_token`: introspection `ext`.
+    pub ext: serde_json::Map<String, Value>,
+}
+
+impl Grant {
+    /// A grant with a fresh UUID request id (client_credentials).
+    pub fn new(client_id: &str, subject: &str, requested_at: DateTime<Utc>) -> Grant {
+        Grant {
+            request_id: random::uuid(),
+            requested_at: requested_at.trunc_subsecs(0),
+            client_id: client_id.to_string(),
+            subject: subject.to_string(),
+            requested_scope: Vec::new(),
+            granted_scope: Vec::new(),
+            requested_audience: Vec::new(),
+            granted_audience: Vec::new(),
+            ext: serde_json::Map::new(),
+        }
+    }
+}
+
+/// The stored session of a token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(default)]
+    pub ext: serde_json::Map<String, Value>,
+}
+
+/// A token as handed to the client.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An active token found by introspection.
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub kind: TokenKind,
+    pub record: TokenRecord,
+    pub session: Session,
+}
+
+/// Lifetimes of issued tokens (`ttl.*`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access_token: std::time::Duration,
+    /// `None`: refresh tokens never expire (`ttl.refresh_token: -1`).
+    pub refresh_token: Option<std::time::Duration>,
+}
+
+pub struct TokenEngine {
+    hmac: HmacKeys,
+    aead: Aead,
+    encrypt_sessions: bool,
+    lifetimes: Lifetimes,
+}
+
+fn store_failed(e: impl std::fmt::Display) -> Error {
+    Error::server_error().debug(e)
+}
+
+fn after(now: DateTime<Utc>, ttl: std::time::Duration) -> DateTime<Utc> {
+    now + Duration::from_std(ttl).unwrap_or(Duration::MAX)
+}
+
+impl TokenEngine {
+    /// An engine keyed by `secrets.system` (first signs, all verify).
+    pub fn new(
+        hmac: HmacKeys,
+        aead: Aead,
+        encrypt_sessions: bool,
+        lifetimes: Lifetimes,
+    ) -> TokenEngine {
+        TokenEngine {
+            hmac,
+            aead,
+            encrypt_sessions,
+            lifetimes,
+        }
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+
+    fn seal_session(&self, session: &Session) -> Result<String, Error> {
+        let json = serde_json::to_string(session).map_err(store_failed)?;
+        if self.encrypt_sessions {
+            self.aead.seal(json.as_bytes()).map_err(store_failed)
+        } else {
+            Ok(json)
+        }
+    }
+
+    /// Readers accept plain JSON and sealed sessions alike (Hydra does, so the setting can change).
+    fn open_session(&self, data: &str) -> Result<Session, Error> {
+        if let Ok(session) = serde_json::from_str(data) {
+            return Ok(session);
+        }
+        let json = self.aead.open(data).map_err(store_failed)?;
+        serde_json::from_slice(&json).map_err(store_failed)
+    }
+
+    fn record(
+        &self,
+        grant: &Grant,
+        signature: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<TokenRecord, Error> {
+        Ok(TokenRecord {
+            signature,
+            request_id: grant.request_id.clone(),
+            requested_at: grant.requested_at,
+            client_id: grant.client_id.clone(),
+            requested_scope: grant.requested_scope.clone(),
+            granted_scope: grant.granted_scope.clone(),
+            subject: grant.subject.clone(),
+            active: true,
+            requested_audience: grant.requested_audience.clone(),
+            granted_audience: grant.granted_audience.clone(),
+            session_data: self.seal_session(&Session {
+                ext: grant.ext.clone(),
+            })?,
+            expires_at,
+            challenge_id: None,
+        })
+    }
+
+    /// Mints and records an opaque access token for `grant`.
+    pub async fn issue_access_token(
+        &self,
+        store: &impl TokenStore,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Issued, Error> {
+        let minted = self.hmac.mint();
+        let expires_at = Some(after(now.trunc_subsecs(0), self.lifetimes.access_token));
+        let record = self.record(grant, minted.signature, expires_at)?;
+        store.insert_token(TokenKind::Access, &record).await?;
+        Ok(Issued {
+            token: minted.token,
+            expires_at,
+        })
+    }
+
+    /// The active token `token` denotes, looking in `order`; `None` for anything else
+    /// (malformed, foreign, unknown, revoked, expired).
+    pub async fn find_active(
+        &self,
+        store: &impl TokenStore,
+        token: &str,
+        order: &[TokenKind],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Active>, Error> {
+        let Ok(signature) = self.hmac.signature(token) else {
+            return Ok(None);
+        };
+        for &kind in order {
+            match store.get_token(kind, &signature).await {
+                Ok(record) => {
+                    let expired = record.expires_at.is_some_and(|e| e <= now);
+                    if !record.active || expired {
+                        return Ok(None);
+                    }
+                    let session = self.open_session(&record.session_data)?;
+                    return Ok(Some(Active {
+                        kind,
+                        record,
+                        session,
+                    }));
+                }
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+}
