@@ -11,7 +11,10 @@ use serde_json::json;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let n: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2000);
     let pair = key::generate("RS256", "bench", "sig", 2048).map_err(|e| e.to_string())?;
     let signer = SigningKey::from_jwk(&pair[0]).map_err(|e| e.to_string())?;
     let claims = json!({
@@ -44,6 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("RS256 ID token sign (SigningKey::sign): {sign:8.1} us/token");
     println!("raw RSA-2048 private operation:         {raw:8.1} us/op");
-    println!("overhead:                               {:8.1} us ({:.1}%)", sign - raw, (sign / raw - 1.0) * 100.0);
+    println!(
+        "overhead:                               {:8.1} us ({:.1}%)",
+        sign - raw,
+        (sign / raw - 1.0) * 100.0
+    );
     Ok(())
 }
