@@ -15,3 +15,4 @@ mod keys;
 mod layout;
 mod migrations;
 mod routing;
+mod tokens;

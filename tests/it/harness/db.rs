@@ -57,6 +57,15 @@ impl TestDb {
         }
     }
 
+    /// Owns nothing: what a stopped server leaves behind after handing its database back.
+    pub fn placeholder() -> TestDb {
+        TestDb {
+            dsn: String::new(),
+            pg_name: None,
+            _dir: None,
+        }
+    }
+
     /// The DSN of this database, as the server takes it.
     pub fn dsn(&self) -> String {
         self.dsn.clone()

@@ -77,7 +77,8 @@ impl TestServer {
         let mut config = Config::for_tests(&format!("{public_url}/"));
         config.dsn = Dsn::parse(&dsn).expect("test DSN");
         tweak(&mut config);
-        let state = app::build(config, Clock::system())
+        // A manual clock at the current time: tests advance it instead of sleeping.
+        let state = app::build(config, Clock::manual(Clock::system().now()))
             .await
             .expect("app builds");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -109,10 +110,16 @@ impl TestServer {
     }
 
     /// Stops the server and closes its pool.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_db().await;
+    }
+
+    /// Stops the server and hands back its database, for a restart on the same data.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
         let task = self.shutdown();
         task.await.expect("serve task").expect("serve ends cleanly");
         self.state.db.close().await;
+        std::mem::replace(&mut self.db, TestDb::placeholder())
     }
 
     pub fn public_url(&self, path: &str) -> String {
