@@ -139,6 +139,20 @@ impl Error {
         )
     }
 
+    /// fosite's `token_inactive`: a spent refresh token was presented again.
+    pub fn token_inactive() -> Self {
+        Self::new("token_inactive", "Token is inactive because it is malformed, expired or otherwise invalid. Token validation failed.", 401)
+    }
+
+    /// fosite's `scope_not_granted`.
+    pub fn scope_not_granted() -> Self {
+        Self::new(
+            "scope_not_granted",
+            "The token was not granted the requested scope.",
+            403,
+        )
+    }
+
     /// RFC 7591 §3.2.2, as Hydra's client validator uses it.
     pub fn invalid_client_metadata() -> Self {
         Self::new(

@@ -5,6 +5,7 @@
 pub mod client_auth;
 pub mod grant;
 pub mod introspect;
+pub mod revoke;
 pub mod scope;
 
 use crate::client::ClientStore;
@@ -88,6 +89,7 @@ pub async fn token<S: ClientStore + TokenStore + Sync>(
     let client = client_auth::authenticate(ctx.store, ctx.hasher, ctx.secrets, creds).await?;
     match grant_type {
         "client_credentials" => grant::client_credentials::handle(ctx, &client, req, now).await,
+        "refresh_token" => grant::refresh_token::handle(ctx, &client, req, now).await,
         other => Err(Error::unsupported_grant_type()
             .hint(format!("The grant type '{other}' is not supported here."))),
     }

@@ -3,7 +3,8 @@
 use super::{map_err, Db};
 use crate::error::StoreError;
 use crate::token::store::{TokenKind, TokenRecord, TokenStore};
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use sqlx::Connection;
 
 fn table(kind: TokenKind) -> &'static str {
     match kind {
@@ -61,26 +62,85 @@ impl From<TokenRow> for TokenRecord {
     }
 }
 
-impl TokenStore for Db {
-    async fn insert_token(&self, kind: TokenKind, t: &TokenRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            table(kind)
-        );
-        crate::on_pool!(self, |pool| sqlx::query(&sql)
-            .bind(&t.signature)
-            .bind(&t.request_id)
+fn insert_sql(kind: TokenKind) -> String {
+    format!("INSERT INTO {} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", table(kind))
+}
+
+/// Binds a record in `COLUMNS` order.
+macro_rules! bind_token {
+    ($query:expr, $t:expr) => {{
+        let t: &TokenRecord = $t;
+        $query
+            .bind(t.signature.clone())
+            .bind(t.request_id.clone())
             .bind(t.requested_at.naive_utc())
-            .bind(&t.client_id)
+            .bind(t.client_id.clone())
             .bind(json(&t.requested_scope))
             .bind(json(&t.granted_scope))
-            .bind(&t.subject)
+            .bind(t.subject.clone())
             .bind(t.active)
             .bind(json(&t.requested_audience))
             .bind(json(&t.granted_audience))
-            .bind(&t.session_data)
+            .bind(t.session_data.clone())
             .bind(t.expires_at.map(|e| e.naive_utc()))
-            .bind(&t.challenge_id)
+            .bind(t.challenge_id.clone())
+    }};
+}
+
+const SPEND: &str = "UPDATE hydra_oauth2_refresh SET active = $2, first_used_at = $3 WHERE signature = $1 AND active = $4";
+const DELETE_GRANT_ACCESS: &str = "DELETE FROM hydra_oauth2_access WHERE request_id = $1";
+const DEACTIVATE_GRANT_REFRESH: &str =
+    "UPDATE hydra_oauth2_refresh SET active = $2 WHERE request_id = $1";
+
+/// The rotation's statements on one transaction connection; false when `old` was spent.
+async fn rotate<DB>(
+    conn: &mut DB::Connection,
+    old: &str,
+    access: &TokenRecord,
+    refresh: &TokenRecord,
+    now: NaiveDateTime,
+) -> Result<bool, sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<NaiveDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    // The conditional update is the claim: of concurrent rotations exactly one sees the row active.
+    let spent = sqlx::query_scalar::<DB, String>(&format!("{SPEND} RETURNING signature"))
+        .bind(old)
+        .bind(false)
+        .bind(now)
+        .bind(true)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if spent.is_none() {
+        return Ok(false);
+    }
+    sqlx::query::<DB>(DELETE_GRANT_ACCESS)
+        .bind(access.request_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Access)), access)
+        .execute(&mut *conn)
+        .await?;
+    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Refresh)), refresh)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
+impl TokenStore for Db {
+    async fn insert_token(&self, kind: TokenKind, t: &TokenRecord) -> Result<(), StoreError> {
+        let sql = insert_sql(kind);
+        crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), t)
             .execute(pool)
             .await
             .map(|_| ()))
@@ -95,5 +155,102 @@ impl TokenStore for Db {
             .await)
         .map_err(map_err)?;
         Ok(row.into())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &str,
+        access: &TokenRecord,
+        refresh: &TokenRecord,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = now.naive_utc();
+        match self {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(map_err)?;
+                let done = rotate::<sqlx::Postgres>(&mut tx, old, access, refresh, now)
+                    .await
+                    .map_err(map_err)?;
+                if done {
+                    tx.commit().await
+                } else {
+                    tx.rollback().await
+                }
+                .map_err(map_err)?;
+                Ok(done)
+            }
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(map_err)?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                let done = rotate::<sqlx::Sqlite>(&mut tx, old, access, refresh, now)
+                    .await
+                    .map_err(map_err)?;
+                if done {
+                    tx.commit().await
+                } else {
+                    tx.rollback().await
+                }
+                .map_err(map_err)?;
+                Ok(done)
+            }
+        }
+    }
+
+    async fn revoke_grant(&self, request_id: &str) -> Result<(), StoreError> {
+        crate::on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(DELETE_GRANT_ACCESS)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DEACTIVATE_GRANT_REFRESH)
+                .bind(request_id)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await)
+        .map_err(map_err)
+    }
+
+    async fn delete_client_tokens(&self, client_id: &str) -> Result<(), StoreError> {
+        crate::on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM hydra_oauth2_access WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM hydra_oauth2_refresh WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await)
+        .map_err(map_err)
+    }
+
+    async fn flush_tokens(
+        &self,
+        access_before: DateTime<Utc>,
+        refresh_before: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let access_before = access_before.naive_utc();
+        crate::on_pool!(self, |pool| async {
+            sqlx::query("DELETE FROM hydra_oauth2_access WHERE requested_at < $1")
+                .bind(access_before)
+                .execute(pool)
+                .await?;
+            if let Some(refresh_before) = refresh_before {
+                sqlx::query("DELETE FROM hydra_oauth2_refresh WHERE requested_at < $1")
+                    .bind(refresh_before.naive_utc())
+                    .execute(pool)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await)
+        .map_err(map_err)
     }
 }

@@ -174,6 +174,84 @@ impl TokenEngine {
         })
     }
 
+    /// Mints and records an opaque refresh token for `grant`.
+    pub async fn issue_refresh_token(
+        &self,
+        store: &impl TokenStore,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Issued, Error> {
+        let minted = self.hmac.mint();
+        let expires_at = self
+            .lifetimes
+            .refresh_token
+            .map(|ttl| after(now.trunc_subsecs(0), ttl));
+        let record = self.record(grant, minted.signature, expires_at)?;
+        store.insert_token(TokenKind::Refresh, &record).await?;
+        Ok(Issued {
+            token: minted.token,
+            expires_at,
+        })
+    }
+
+    /// Spends the refresh token stored under `old` and issues a new access and refresh token
+    /// for `grant`. `None` when another request spent `old` first (nothing was issued).
+    pub async fn rotate(
+        &self,
+        store: &impl TokenStore,
+        old: &str,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Issued, Issued)>, Error> {
+        let now_s = now.trunc_subsecs(0);
+        let (access, refresh) = (self.hmac.mint(), self.hmac.mint());
+        let access_exp = Some(after(now_s, self.lifetimes.access_token));
+        let refresh_exp = self.lifetimes.refresh_token.map(|ttl| after(now_s, ttl));
+        let access_rec = self.record(grant, access.signature, access_exp)?;
+        let refresh_rec = self.record(grant, refresh.signature, refresh_exp)?;
+        if !store
+            .rotate_refresh(old, &access_rec, &refresh_rec, now)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some((
+            Issued {
+                token: access.token,
+                expires_at: access_exp,
+            },
+            Issued {
+                token: refresh.token,
+                expires_at: refresh_exp,
+            },
+        )))
+    }
+
+    /// The stored token `token` denotes, active or not, looking in `order`.
+    pub async fn lookup(
+        &self,
+        store: &impl TokenStore,
+        token: &str,
+        order: &[TokenKind],
+    ) -> Result<Option<(TokenKind, TokenRecord)>, Error> {
+        let Ok(signature) = self.hmac.signature(token) else {
+            return Ok(None);
+        };
+        for &kind in order {
+            match store.get_token(kind, &signature).await {
+                Ok(record) => return Ok(Some((kind, record))),
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The session stored with a token.
+    pub fn session(&self, record: &TokenRecord) -> Result<Session, Error> {
+        self.open_session(&record.session_data)
+    }
+
     /// The active token `token` denotes, looking in `order`; `None` for anything else
     /// (malformed, foreign, unknown, revoked, expired).
     pub async fn find_active(

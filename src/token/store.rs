@@ -46,4 +46,29 @@ pub trait TokenStore {
         kind: TokenKind,
         signature: &str,
     ) -> impl Future<Output = Result<TokenRecord, StoreError>> + Send;
+    /// Spends the active refresh token `old` and stores `access` and `refresh` in its place, in
+    /// one transaction: the grant's access tokens are deleted, `old` is deactivated. False (and
+    /// nothing written) when `old` was no longer active: another request spent it first.
+    fn rotate_refresh(
+        &self,
+        old: &str,
+        access: &TokenRecord,
+        refresh: &TokenRecord,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Revokes a whole grant: deletes its access tokens, deactivates its refresh tokens.
+    fn revoke_grant(&self, request_id: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes every access and refresh token of a client.
+    fn delete_client_tokens(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes access tokens requested before `access_before` and refresh tokens requested
+    /// before `refresh_before` (`None`: refresh tokens never expire, keep them).
+    fn flush_tokens(
+        &self,
+        access_before: DateTime<Utc>,
+        refresh_before: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

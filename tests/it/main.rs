@@ -14,5 +14,6 @@ mod health;
 mod keys;
 mod layout;
 mod migrations;
+mod refresh;
 mod routing;
 mod tokens;

@@ -6,7 +6,7 @@ mod keys;
 mod tokens;
 
 use super::{health, metrics, AppState};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 /// Every admin route, literally.
@@ -35,14 +35,13 @@ pub fn routes() -> Router<AppState> {
                 .delete(keys::delete_json_web_key_set),
         )
         .route(
-            "/oauth2/introspect",
-            axum::routing::post(tokens::introspect_oauth2_token),
-        )
-        .route(
             "/keys/{set}/{kid}",
             get(keys::get_json_web_key)
                 .put(keys::update_json_web_key)
                 .delete(keys::delete_json_web_key),
         )
+        .route("/oauth2/introspect", post(tokens::introspect_oauth2_token))
+        .route("/oauth2/tokens", delete(tokens::delete_oauth2_token))
+        .route("/oauth2/flush", post(tokens::flush_inactive_oauth2_tokens))
         .fallback(super::response::route_not_found)
 }

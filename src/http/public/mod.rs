@@ -2,6 +2,7 @@
 //! endpoints live in files beside this one, one per endpoint family.
 
 mod discovery;
+mod revoke;
 mod token;
 
 use super::{health, AppState};
@@ -14,7 +15,11 @@ use tower_http::cors::CorsLayer;
 pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
     let cors_aware = Router::new()
         .route("/.well-known/jwks.json", get(discovery::well_known))
-        .route("/oauth2/token", axum::routing::post(token::oauth2_token));
+        .route("/oauth2/token", axum::routing::post(token::oauth2_token))
+        .route(
+            "/oauth2/revoke",
+            axum::routing::post(revoke::revoke_oauth2_token),
+        );
     let cors_aware = match cors {
         Some(cors) => cors_aware.layer(cors),
         None => cors_aware,

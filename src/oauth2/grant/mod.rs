@@ -1,6 +1,7 @@
 //! One file per grant type, each validating its request and then issuing through the engine.
 
 pub mod client_credentials;
+pub mod refresh_token;
 
 use crate::client::Client;
 use crate::error::Error;
