@@ -4,13 +4,15 @@
 
 use crate::client;
 use crate::clock::Clock;
-use crate::config::{Backend, Config, HashAlgorithm, Hashers};
+use crate::config::{AccessTokenStrategy, Backend, Config, HashAlgorithm, Hashers};
 use crate::crypto::aead::Aead;
 use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};
 use crate::jwk::{KeyManager, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use crate::oauth2::client_auth::SecretCache;
+use crate::oauth2::discovery;
 use crate::store::Db;
+use crate::token::jwt::JwtStrategy;
 use crate::token::opaque::HmacKeys;
 use crate::token::{Lifetimes, TokenEngine};
 use std::sync::Arc;
@@ -81,8 +83,11 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
             .clone(),
         allow_http_loopback: config.force_http(),
     };
-    let keys = key_manager(&config, &db, clock.now()).await?;
-    let engine = token_engine(&config)?;
+    let keys = Arc::new(key_manager(&config, &db, clock.now()).await?);
+    let engine = token_engine(&config, &keys)?;
+    let well_known: Arc<str> = serde_json::to_string(&discovery::document(&config))
+        .map_err(|e| StartError(format!("cannot build the discovery document: {e}")))?
+        .into();
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -91,14 +96,15 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         hasher,
         http_client,
         client_rules: Arc::new(client_rules),
-        keys: Arc::new(keys),
+        keys,
         engine: Arc::new(engine),
         secrets: Arc::new(SecretCache::default()),
+        well_known,
     })
 }
 
 /// The token engine, keyed by `secrets.system`.
-fn token_engine(config: &Config) -> Result<TokenEngine, StartError> {
+fn token_engine(config: &Config, keys: &Arc<KeyManager>) -> Result<TokenEngine, StartError> {
     let secrets: Vec<&str> = config.secrets.system.iter().map(|s| s.expose()).collect();
     let bad = |e: String| StartError(format!("configuration key \"secrets.system\": {e}"));
     let hmac = HmacKeys::new(&secrets).ok_or_else(|| bad("no secret".into()))?;
@@ -107,11 +113,18 @@ fn token_engine(config: &Config) -> Result<TokenEngine, StartError> {
         access_token: config.ttl.access_token,
         refresh_token: config.ttl.refresh_token.duration(),
     };
+    let jwt = (config.strategies.access_token == AccessTokenStrategy::Jwt).then(|| JwtStrategy {
+        keys: keys.clone(),
+        issuer: config.urls.issuer.to_string(),
+        exclude_nbf: config.oauth2.exclude_not_before_claim,
+        top_level_claims: config.oauth2.allowed_top_level_claims.clone(),
+    });
     Ok(TokenEngine::new(
         hmac,
         aead,
         config.oauth2.session.encrypt_at_rest,
         lifetimes,
+        jwt,
     ))
 }
 

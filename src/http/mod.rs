@@ -60,6 +60,8 @@ pub struct AppState {
     pub engine: Arc<TokenEngine>,
     /// Verified client secrets (keeps argon2 off the token endpoint's hot path).
     pub secrets: Arc<SecretCache>,
+    /// The discovery document, serialized once.
+    pub well_known: Arc<str>,
 }
 
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps

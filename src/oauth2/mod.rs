@@ -3,6 +3,7 @@
 //! May import: `client`, `token`, `jwk`, `config`, `crypto`, `error`.
 
 pub mod client_auth;
+pub mod discovery;
 pub mod grant;
 pub mod introspect;
 pub mod revoke;
@@ -12,6 +13,7 @@ use crate::client::ClientStore;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::error::Error;
+use crate::jwk::KeyStore;
 use crate::token::{TokenEngine, TokenStore};
 use chrono::{DateTime, Utc};
 use client_auth::{Credentials, SecretCache};
@@ -74,7 +76,7 @@ pub struct TokenResponse {
 }
 
 /// `POST /oauth2/token`: authenticates the client, then runs the requested grant.
-pub async fn token<S: ClientStore + TokenStore + Sync>(
+pub async fn token<S: ClientStore + TokenStore + KeyStore + Sync>(
     ctx: &Ctx<'_, S>,
     creds: &Credentials,
     req: &TokenRequest,

@@ -3,6 +3,7 @@
 //! decide *what* to issue; the engine decides *how*.
 //! May import: `crypto`, `jwk`, `error`.
 
+pub mod jwt;
 pub mod opaque;
 pub mod store;
 
@@ -11,6 +12,7 @@ pub use store::{TokenKind, TokenRecord, TokenStore};
 use crate::crypto::aead::Aead;
 use crate::crypto::random;
 use crate::error::{Error, StoreError};
+use crate::jwk::KeyStore;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use opaque::HmacKeys;
 use serde::{Deserialize, Serialize};
@@ -80,6 +82,8 @@ pub struct Lifetimes {
 }
 
 pub struct TokenEngine {
+    /// Set when `strategies.access_token: jwt`.
+    jwt: Option<jwt::JwtStrategy>,
     hmac: HmacKeys,
     aead: Aead,
     encrypt_sessions: bool,
@@ -101,8 +105,10 @@ impl TokenEngine {
         aead: Aead,
         encrypt_sessions: bool,
         lifetimes: Lifetimes,
+        jwt: Option<jwt::JwtStrategy>,
     ) -> TokenEngine {
         TokenEngine {
+            jwt,
             hmac,
             aead,
             encrypt_sessions,
@@ -157,20 +163,40 @@ impl TokenEngine {
         })
     }
 
-    /// Mints and records an opaque access token for `grant`.
+    /// A new access token for `grant` (opaque or JWT, by strategy), its record key and expiry.
+    async fn mint_access(
+        &self,
+        store: &impl KeyStore,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String, DateTime<Utc>), Error> {
+        let now = now.trunc_subsecs(0);
+        let exp = after(now, self.lifetimes.access_token);
+        match &self.jwt {
+            Some(strategy) => {
+                let (token, key) = strategy.mint(store, grant, now, exp).await?;
+                Ok((token, key, exp))
+            }
+            None => {
+                let minted = self.hmac.mint();
+                Ok((minted.token, minted.signature, exp))
+            }
+        }
+    }
+
+    /// Mints and records an access token for `grant`.
     pub async fn issue_access_token(
         &self,
-        store: &impl TokenStore,
+        store: &(impl TokenStore + KeyStore),
         grant: &Grant,
         now: DateTime<Utc>,
     ) -> Result<Issued, Error> {
-        let minted = self.hmac.mint();
-        let expires_at = Some(after(now.trunc_subsecs(0), self.lifetimes.access_token));
-        let record = self.record(grant, minted.signature, expires_at)?;
+        let (token, key, exp) = self.mint_access(store, grant, now).await?;
+        let record = self.record(grant, key, Some(exp))?;
         store.insert_token(TokenKind::Access, &record).await?;
         Ok(Issued {
-            token: minted.token,
-            expires_at,
+            token,
+            expires_at: Some(exp),
         })
     }
 
@@ -198,16 +224,18 @@ impl TokenEngine {
     /// for `grant`. `None` when another request spent `old` first (nothing was issued).
     pub async fn rotate(
         &self,
-        store: &impl TokenStore,
+        store: &(impl TokenStore + KeyStore),
         old: &str,
         grant: &Grant,
         now: DateTime<Utc>,
     ) -> Result<Option<(Issued, Issued)>, Error> {
-        let now_s = now.trunc_subsecs(0);
-        let (access, refresh) = (self.hmac.mint(), self.hmac.mint());
-        let access_exp = Some(after(now_s, self.lifetimes.access_token));
-        let refresh_exp = self.lifetimes.refresh_token.map(|ttl| after(now_s, ttl));
-        let access_rec = self.record(grant, access.signature, access_exp)?;
+        let (access, access_key, access_exp) = self.mint_access(store, grant, now).await?;
+        let refresh = self.hmac.mint();
+        let refresh_exp = self
+            .lifetimes
+            .refresh_token
+            .map(|ttl| after(now.trunc_subsecs(0), ttl));
+        let access_rec = self.record(grant, access_key, Some(access_exp))?;
         let refresh_rec = self.record(grant, refresh.signature, refresh_exp)?;
         if !store
             .rotate_refresh(old, &access_rec, &refresh_rec, now)
@@ -217,8 +245,8 @@ impl TokenEngine {
         }
         Ok(Some((
             Issued {
-                token: access.token,
-                expires_at: access_exp,
+                token: access,
+                expires_at: Some(access_exp),
             },
             Issued {
                 token: refresh.token,
@@ -234,8 +262,14 @@ impl TokenEngine {
         token: &str,
         order: &[TokenKind],
     ) -> Result<Option<(TokenKind, TokenRecord)>, Error> {
-        let Ok(signature) = self.hmac.signature(token) else {
-            return Ok(None);
+        // A JWT access token is recorded under the hash of its signature; opaque tokens under
+        // their verified HMAC half.
+        let signature = match jwt::record_key(token) {
+            Some(key) => key,
+            None => match self.hmac.signature(token) {
+                Ok(signature) => signature,
+                Err(_) => return Ok(None),
+            },
         };
         for &kind in order {
             match store.get_token(kind, &signature).await {
@@ -261,8 +295,14 @@ impl TokenEngine {
         order: &[TokenKind],
         now: DateTime<Utc>,
     ) -> Result<Option<Active>, Error> {
-        let Ok(signature) = self.hmac.signature(token) else {
-            return Ok(None);
+        // A JWT access token is recorded under the hash of its signature; opaque tokens under
+        // their verified HMAC half.
+        let signature = match jwt::record_key(token) {
+            Some(key) => key,
+            None => match self.hmac.signature(token) {
+                Ok(signature) => signature,
+                Err(_) => return Ok(None),
+            },
         };
         for &kind in order {
             match store.get_token(kind, &signature).await {

@@ -216,3 +216,54 @@ fn without_times(mut v: Value) -> Value {
     }
     v
 }
+
+on_both_backends! {
+    async fn jwt_access_tokens_verify_and_stay_revocable(backend: Backend) {
+        let t = TestServer::start_with(backend, |c| {
+            c.strategies.access_token = portcullis::config::AccessTokenStrategy::Jwt;
+            c.oauth2.allowed_top_level_claims = vec!["tier".into(), "sub".into()];
+        })
+        .await;
+        let secret = client(&t, svc()).await;
+        let r = token(&t, Some(("svc", &secret)), &[("grant_type", "client_credentials"), ("scope", "read"), ("audience", "https://api.example/v1")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let jwt = r.body["access_token"].as_str().unwrap().to_string();
+        assert_eq!(jwt.split('.').count(), 3);
+        let jwks: jsonwebtoken::jwk::JwkSet = t.http.get(t.public_url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let kid = jsonwebtoken::decode_header(&jwt).unwrap().kid.unwrap();
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).expect("the access-token key is published")).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&["https://api.example/v1"]);
+        let claims = jsonwebtoken::decode::<Value>(&jwt, &key, &v).expect("verifies against the JWKS").claims;
+        assert_eq!(claims["iss"], t.state.config.urls.issuer.as_str());
+        assert_eq!((claims["sub"].as_str(), claims["client_id"].as_str()), (Some("svc"), Some("svc")));
+        assert_eq!(claims["scp"], json!(["read"]));
+        assert_eq!(claims["ext"], json!({}));
+        assert_eq!(claims["nbf"], claims["iat"]);
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+        assert!(uuid::Uuid::parse_str(claims["jti"].as_str().unwrap()).is_ok());
+
+        let body = introspect(&t, &[("token", &jwt)]).await;
+        assert_eq!((body["active"].as_bool(), body["client_id"].as_str()), (Some(true), Some("svc")));
+        assert_eq!(t.admin_call(Method::DELETE, "/oauth2/tokens?client_id=svc", None).await.status, 204);
+        assert_eq!(introspect(&t, &[("token", &jwt)]).await, json!({"active": false}), "JWTs are revocable through their record");
+        t.stop().await;
+    }
+
+    async fn discovery_document(backend: Backend) {
+        let t = TestServer::start(backend).await;
+        let r = Resp::read(t.http.get(t.public_url("/.well-known/openid-configuration")).send().await.unwrap()).await;
+        assert_eq!(r.status, 200);
+        let issuer = t.state.config.urls.issuer.to_string();
+        assert_eq!(r.body["issuer"], issuer);
+        assert_eq!(r.body["token_endpoint"], format!("{issuer}oauth2/token"));
+        assert_eq!(r.body["revocation_endpoint"], format!("{issuer}oauth2/revoke"));
+        assert_eq!(r.body["jwks_uri"], format!("{issuer}.well-known/jwks.json"));
+        assert_eq!(r.body["code_challenge_methods_supported"], json!(["S256"]));
+        for field in ["authorization_endpoint", "subject_types_supported", "response_types_supported", "id_token_signing_alg_values_supported"] {
+            assert!(!r.body[field].is_null(), "required by the SDK: {field}");
+        }
+        assert!(r.body.as_object().unwrap().values().all(|v| !v.is_null()), "no nulls");
+        t.stop().await;
+    }
+}

@@ -1,10 +1,12 @@
-//! `/.well-known/*` on the public listener: the JSON Web Key Set that relying parties verify
-//! our signatures with (hydra-reference §2.2).
+//! `/.well-known/*` on the public listener: the discovery document and the JSON Web Key Set
+//! that relying parties verify our signatures with (hydra-reference §2.2).
 
 use crate::error::Error;
 use crate::http::AppState;
 use crate::jwk::{JsonWebKeySet, ACCESS_TOKEN_SET, ID_TOKEN_SET};
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Json;
 
 /// `GET /.well-known/jwks.json`: the public halves of the ID-token and access-token keys and
@@ -17,4 +19,12 @@ pub async fn well_known(State(s): State<AppState>) -> Result<Json<JsonWebKeySet>
         }
     }
     Ok(Json(s.keys.public_keys(&s.db, &sets).await?))
+}
+
+/// `GET /.well-known/openid-configuration`: computed once at start.
+pub async fn discover_open_id_configuration(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        s.well_known.to_string(),
+    )
 }

@@ -15,6 +15,10 @@ use tower_http::cors::CorsLayer;
 pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
     let cors_aware = Router::new()
         .route("/.well-known/jwks.json", get(discovery::well_known))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::discover_open_id_configuration),
+        )
         .route("/oauth2/token", axum::routing::post(token::oauth2_token))
         .route(
             "/oauth2/revoke",

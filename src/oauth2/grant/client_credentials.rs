@@ -4,11 +4,12 @@
 use super::require_grant_type;
 use crate::client::Client;
 use crate::error::Error;
+use crate::jwk::KeyStore;
 use crate::oauth2::{scope, Ctx, TokenRequest, TokenResponse};
 use crate::token::{Grant, TokenStore};
 use chrono::{DateTime, Utc};
 
-pub async fn handle<S: TokenStore + Sync>(
+pub async fn handle<S: TokenStore + KeyStore + Sync>(
     ctx: &Ctx<'_, S>,
     client: &Client,
     req: &TokenRequest,
