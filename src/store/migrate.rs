@@ -101,7 +101,7 @@ impl Db {
                 let applied = claim_and_run::<sqlx::Postgres>(&mut tx, m, m.postgres)
                     .await
                     .map_err(map_err)?;
-                finish(tx, applied).await
+                super::commit_if(tx, applied).await
             }
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(map_err)?;
@@ -109,7 +109,7 @@ impl Db {
                 let applied = claim_and_run::<sqlx::Sqlite>(&mut tx, m, m.sqlite)
                     .await
                     .map_err(map_err)?;
-                finish(tx, applied).await
+                super::commit_if(tx, applied).await
             }
         }
     }
@@ -129,19 +129,6 @@ fn statements(sql: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// Commits when the migration ran, rolls back when another runner had claimed it.
-async fn finish<DB: sqlx::Database>(
-    tx: sqlx::Transaction<'_, DB>,
-    applied: bool,
-) -> Result<bool, StoreError> {
-    if applied {
-        tx.commit().await.map_err(map_err)?;
-    } else {
-        tx.rollback().await.map_err(map_err)?;
-    }
-    Ok(applied)
 }
 
 /// Claims `m`'s version row, then runs `sql`; false when another runner holds the claim.

@@ -52,6 +52,19 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
     }
 }
 
+/// Commits `tx` when `done`, else rolls it back; returns `done`.
+pub(crate) async fn commit_if<DB: sqlx::Database>(
+    tx: sqlx::Transaction<'_, DB>,
+    done: bool,
+) -> Result<bool, StoreError> {
+    if done {
+        tx.commit().await.map_err(map_err)?;
+    } else {
+        tx.rollback().await.map_err(map_err)?;
+    }
+    Ok(done)
+}
+
 fn default_pool_size() -> u32 {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())

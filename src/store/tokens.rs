@@ -171,13 +171,7 @@ impl TokenStore for Db {
                 let done = rotate::<sqlx::Postgres>(&mut tx, old, access, refresh, now)
                     .await
                     .map_err(map_err)?;
-                if done {
-                    tx.commit().await
-                } else {
-                    tx.rollback().await
-                }
-                .map_err(map_err)?;
-                Ok(done)
+                super::commit_if(tx, done).await
             }
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(map_err)?;
@@ -185,13 +179,7 @@ impl TokenStore for Db {
                 let done = rotate::<sqlx::Sqlite>(&mut tx, old, access, refresh, now)
                     .await
                     .map_err(map_err)?;
-                if done {
-                    tx.commit().await
-                } else {
-                    tx.rollback().await
-                }
-                .map_err(map_err)?;
-                Ok(done)
+                super::commit_if(tx, done).await
             }
         }
     }

@@ -295,33 +295,17 @@ impl TokenEngine {
         order: &[TokenKind],
         now: DateTime<Utc>,
     ) -> Result<Option<Active>, Error> {
-        // A JWT access token is recorded under the hash of its signature; opaque tokens under
-        // their verified HMAC half.
-        let signature = match jwt::record_key(token) {
-            Some(key) => key,
-            None => match self.hmac.signature(token) {
-                Ok(signature) => signature,
-                Err(_) => return Ok(None),
-            },
+        let Some((kind, record)) = self.lookup(store, token, order).await? else {
+            return Ok(None);
         };
-        for &kind in order {
-            match store.get_token(kind, &signature).await {
-                Ok(record) => {
-                    let expired = record.expires_at.is_some_and(|e| e <= now);
-                    if !record.active || expired {
-                        return Ok(None);
-                    }
-                    let session = self.open_session(&record.session_data)?;
-                    return Ok(Some(Active {
-                        kind,
-                        record,
-                        session,
-                    }));
-                }
-                Err(StoreError::NotFound) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        if !record.active || record.expires_at.is_some_and(|e| e <= now) {
+            return Ok(None);
         }
-        Ok(None)
+        let session = self.open_session(&record.session_data)?;
+        Ok(Some(Active {
+            kind,
+            record,
+            session,
+        }))
     }
 }
