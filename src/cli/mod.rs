@@ -1,9 +1,10 @@
 //! The command line, in Hydra's shape: `serve all|public|admin`, `migrate sql`, `version`,
-//! and the admin API commands (`clients`), which speak to a server over HTTP only.
-//! May import: `app`, `config`, `store`, `crypto`.
+//! and the admin API commands (`clients`, `keys`), which speak to a server over HTTP only.
+//! May import: `app`, `config`, `store`, `crypto`, `jwk` (the JWK model, for `keys import`).
 
 mod admin_http;
 mod clients;
+mod keys;
 
 use crate::app::{self, Listeners};
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};
@@ -35,6 +36,8 @@ enum Command {
     },
     /// Manage OAuth 2.0 clients through the admin API.
     Clients(Box<clients::Clients>),
+    /// Manage JSON Web Keys through the admin API.
+    Keys(keys::Keys),
     /// Print the version.
     Version,
 }
@@ -144,6 +147,7 @@ pub fn run() -> anyhow::Result<()> {
             runtime()?.block_on(migrate_sql(dsn, yes))
         }
         Command::Clients(command) => runtime()?.block_on(clients::run(*command)),
+        Command::Keys(command) => runtime()?.block_on(keys::run(command)),
     }
 }
 

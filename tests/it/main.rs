@@ -7,6 +7,7 @@ mod harness;
 
 mod cli;
 mod cli_clients;
+mod cli_keys;
 mod client_store;
 mod clients;
 mod deploy;
