@@ -93,6 +93,7 @@ start_server() {
         "$BIN" serve all "${SERVE_FLAGS[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
     ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
+    PUBLIC_URL="http://127.0.0.1:$PUBLIC_PORT"
     local deadline=$((SECONDS + 30))
     until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
         "$ADMIN_URL/health/ready" 2>/dev/null; do
@@ -113,8 +114,9 @@ start_server() {
 
 run_pytest() {
     local label="$1" rc=0
-    echo "-- pytest against portcullis ($label) at $ADMIN_URL"
-    PORTCULLIS_ADMIN_URL="$ADMIN_URL" "$PY" -m pytest -q -p no:cacheprovider tests/sdk || rc=$?
+    echo "-- pytest against portcullis ($label) at $ADMIN_URL (public $PUBLIC_URL)"
+    PORTCULLIS_ADMIN_URL="$ADMIN_URL" PORTCULLIS_PUBLIC_URL="$PUBLIC_URL" \
+        "$PY" -m pytest -q -p no:cacheprovider tests/sdk || rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "SDK interop ($label) failed; server log: $LOG_DIR/$label.log" >&2
     fi
