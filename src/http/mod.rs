@@ -64,6 +64,14 @@ pub struct AppState {
     pub well_known: Arc<str>,
 }
 
+/// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are), for
+/// `Location` headers that name a resource by id.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
+
 /// The middleware every route of a listener gets. Applied with `Router::layer`, so it wraps
 /// each route (and the fallback) and sees the matched route for metrics.
 fn with_layers(

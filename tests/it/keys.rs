@@ -290,3 +290,17 @@ async fn concurrent_start_creates_one_key_set_postgres() {
     }
     pool.close().await;
 }
+
+on_both_backends! {
+    async fn locations_encode_path_segments(backend: Backend) {
+        let t = TestServer::start(backend).await;
+        let r = generate(&t, "a%20b%2Fc", json!({"alg": "HS256", "kid": "k", "use": "sig"})).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.header("location"), "/keys/a%20b%2Fc");
+        assert_eq!(t.admin_call(Method::GET, r.header("location"), None).await.status, 200);
+        let c = t.admin_call(Method::POST, "/clients", Some(json!({"client_id": "x y/z"}))).await;
+        assert_eq!(c.header("location"), "/clients/x%20y%2Fz");
+        assert_eq!(t.admin_call(Method::GET, c.header("location"), None).await.status, 200);
+        t.stop().await;
+    }
+}

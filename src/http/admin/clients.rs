@@ -26,7 +26,7 @@ pub async fn create_oauth2_client(
     let created = client::create(&s.db, &deps(&s), body, s.clock.now()).await?;
     let location = format!(
         "/clients/{}",
-        url::form_urlencoded::byte_serialize(created.client_id.as_bytes()).collect::<String>()
+        crate::http::encode_segment(&created.client_id)
     );
     Ok((
         StatusCode::CREATED,

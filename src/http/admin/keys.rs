@@ -10,10 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 fn location(set: &str) -> String {
-    format!(
-        "/keys/{}",
-        url::form_urlencoded::byte_serialize(set.as_bytes()).collect::<String>()
-    )
+    format!("/keys/{}", crate::http::encode_segment(set))
 }
 
 /// `POST /keys/{set}` → 201 with the generated key(s). (Hydra sent `Location: :///keys/<set>`.)
