@@ -144,6 +144,11 @@ impl Error {
         Self::new("token_inactive", "Token is inactive because it is malformed, expired or otherwise invalid. Token validation failed.", 401)
     }
 
+    /// fosite's `jti_known`: a client assertion's `jti` was presented again (a replay).
+    pub fn jti_known() -> Self {
+        Self::new("jti_known", "The jti was already used.", 400)
+    }
+
     /// fosite's `scope_not_granted`.
     pub fn scope_not_granted() -> Self {
         Self::new(

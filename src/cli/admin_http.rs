@@ -1,11 +1,14 @@
-//! The HTTP side of the admin commands (`clients`, later `keys` and `token`): Hydra's shared
-//! flags (`--endpoint`, `--access-token`, `--skip-tls-verify`, `--fake-tls-termination`), one
-//! `reqwest` client built from them, and Hydra's error JSON turned into one line.
+//! The HTTP side of the API commands (`clients`, `keys`, `token`): Hydra's shared admin flags
+//! (`--endpoint`, `--access-token`, `--skip-tls-verify`, `--fake-tls-termination`), their
+//! public-endpoint variant for `token client|revoke`, one `reqwest` client built from them,
+//! and Hydra's error JSON turned into one line.
 //! May import: nothing from this crate; it speaks to a server only over HTTP, as Hydra's CLI.
 
 use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use clap::Args;
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use std::time::Duration;
 use url::Url;
@@ -40,7 +43,26 @@ pub struct AdminFlags {
     access_token: Option<String>,
 }
 
-/// A non-2xx answer of the admin API, in Hydra's error shape.
+/// The flags of the commands that call the public API (`token client`, `token revoke`).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Public API options")]
+pub struct PublicFlags {
+    /// The public API's URL, e.g. http://127.0.0.1:4444 (else env HYDRA_URL)
+    #[arg(long, env = "PORTCULLIS_URL")]
+    endpoint: Option<String>,
+    /// Hydra's name for the endpoint variable; read after PORTCULLIS_URL.
+    #[arg(long, env = "HYDRA_URL", hide = true)]
+    hydra_url: Option<String>,
+    /// Send `X-Forwarded-Proto: https`, for a public API served over plain HTTP behind a
+    /// TLS-terminating proxy.
+    #[arg(long)]
+    fake_tls_termination: bool,
+    /// Accept any TLS certificate from the endpoint. Do not use in production.
+    #[arg(long)]
+    skip_tls_verify: bool,
+}
+
+/// A non-2xx answer of the API, in Hydra's error shape.
 #[derive(Debug, thiserror::Error)]
 #[error("{status} {error}{}", description_suffix(.description))]
 pub struct ApiError {
@@ -93,25 +115,32 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The admin API at one endpoint, with the headers the flags ask for.
-pub struct AdminApi {
+/// One API endpoint (admin or public) and the HTTP client that speaks to it.
+struct Endpoint {
     base: Url,
     http: reqwest::Client,
-    access_token: Option<String>,
     fake_tls_termination: bool,
+    /// "admin API" or "public API", for error messages.
+    name: &'static str,
 }
 
-impl AdminApi {
-    /// Resolves the endpoint (flag, then PORTCULLIS_ADMIN_URL, then HYDRA_ADMIN_URL; clap reads
-    /// the variables) and builds the HTTP client.
-    pub fn new(flags: &AdminFlags) -> anyhow::Result<AdminApi> {
-        let endpoint = [&flags.endpoint, &flags.hydra_admin_url]
+impl Endpoint {
+    /// The first non-empty of `candidates` (flag first, then the variables clap read), which
+    /// must be an http(s) URL.
+    fn new(
+        candidates: [&Option<String>; 2],
+        missing: &str,
+        skip_tls_verify: bool,
+        fake_tls_termination: bool,
+        name: &'static str,
+    ) -> anyhow::Result<Endpoint> {
+        let endpoint = candidates
             .into_iter()
             .flatten()
             .map(|e| e.trim())
             .find(|e| !e.is_empty());
         let Some(endpoint) = endpoint else {
-            bail!("no admin endpoint: pass --endpoint (e.g. http://127.0.0.1:4445) or set PORTCULLIS_ADMIN_URL or HYDRA_ADMIN_URL");
+            bail!("{missing}");
         };
         let base = Url::parse(endpoint)
             .with_context(|| format!("--endpoint {endpoint:?} is not a URL"))?;
@@ -121,16 +150,16 @@ impl AdminApi {
             );
         }
         let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(flags.skip_tls_verify)
+            .danger_accept_invalid_certs(skip_tls_verify)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("portcullis-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(AdminApi {
+        Ok(Endpoint {
             base,
             http,
-            access_token: flags.access_token.clone().filter(|t| !t.is_empty()),
-            fake_tls_termination: flags.fake_tls_termination,
+            fake_tls_termination,
+            name,
         })
     }
 
@@ -147,31 +176,23 @@ impl AdminApi {
         Ok(url)
     }
 
-    /// Sends one request and returns the JSON body of a 2xx answer (`Null` when empty).
-    /// A non-2xx answer is an [`ApiError`].
-    pub async fn call(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let url = self.url(segments, query)?;
-        let mut request = self.http.request(method, url.clone());
+    fn request(&self, method: Method, url: &Url) -> RequestBuilder {
+        let request = self.http.request(method, url.clone());
         if self.fake_tls_termination {
-            request = request.header("X-Forwarded-Proto", "https");
+            request.header("X-Forwarded-Proto", "https")
+        } else {
+            request
         }
-        if let Some(token) = &self.access_token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+    }
+
+    /// Sends `request` (for `url`) and returns the JSON body of a 2xx answer (`Null` when
+    /// empty). A non-2xx answer is an [`ApiError`].
+    async fn send(&self, request: RequestBuilder, url: &Url) -> anyhow::Result<Value> {
         let response = request
             .send()
             .await
             .map_err(reqwest::Error::without_url)
-            .with_context(|| format!("cannot reach the admin API at {url}"))?;
+            .with_context(|| format!("cannot reach the {} at {url}", self.name))?;
         let status = response.status();
         let text = response
             .text()
@@ -186,6 +207,117 @@ impl AdminApi {
         serde_json::from_str(&text)
             .with_context(|| format!("the answer of {url} is not JSON: {}", first_line(&text)))
     }
+}
+
+/// The admin API at one endpoint, with the headers the flags ask for.
+pub struct AdminApi {
+    endpoint: Endpoint,
+    access_token: Option<String>,
+}
+
+impl AdminApi {
+    /// Resolves the endpoint (flag, then PORTCULLIS_ADMIN_URL, then HYDRA_ADMIN_URL; clap reads
+    /// the variables) and builds the HTTP client.
+    pub fn new(flags: &AdminFlags) -> anyhow::Result<AdminApi> {
+        let endpoint = Endpoint::new(
+            [&flags.endpoint, &flags.hydra_admin_url],
+            "no admin endpoint: pass --endpoint (e.g. http://127.0.0.1:4445) or set PORTCULLIS_ADMIN_URL or HYDRA_ADMIN_URL",
+            flags.skip_tls_verify,
+            flags.fake_tls_termination,
+            "admin API",
+        )?;
+        Ok(AdminApi {
+            endpoint,
+            access_token: flags.access_token.clone().filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// Sends one request and returns the JSON body of a 2xx answer (`Null` when empty).
+    /// A non-2xx answer is an [`ApiError`].
+    pub async fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let url = self.endpoint.url(segments, query)?;
+        let mut request = self.endpoint.request(method, &url);
+        if let Some(token) = &self.access_token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.endpoint.send(request, &url).await
+    }
+
+    /// Sends one form-encoded POST (`/oauth2/introspect`); answers as [`call`](Self::call).
+    pub async fn post_form(
+        &self,
+        segments: &[&str],
+        form: &[(&str, String)],
+    ) -> anyhow::Result<Value> {
+        let url = self.endpoint.url(segments, &[])?;
+        let mut request = self.endpoint.request(Method::POST, &url).form(form);
+        if let Some(token) = &self.access_token {
+            request = request.bearer_auth(token);
+        }
+        self.endpoint.send(request, &url).await
+    }
+}
+
+/// The public API at one endpoint, spoken to as an OAuth 2.0 client.
+pub struct PublicApi {
+    endpoint: Endpoint,
+}
+
+impl PublicApi {
+    /// Resolves the endpoint (flag, then PORTCULLIS_URL, then HYDRA_URL; clap reads the
+    /// variables) and builds the HTTP client.
+    pub fn new(flags: &PublicFlags) -> anyhow::Result<PublicApi> {
+        let endpoint = Endpoint::new(
+            [&flags.endpoint, &flags.hydra_url],
+            "no public endpoint: pass --endpoint (e.g. http://127.0.0.1:4444) or set PORTCULLIS_URL or HYDRA_URL",
+            flags.skip_tls_verify,
+            flags.fake_tls_termination,
+            "public API",
+        )?;
+        Ok(PublicApi { endpoint })
+    }
+
+    /// POSTs `form` to `segments`, authenticated as client `id` with `client_secret_basic`;
+    /// answers as [`AdminApi::call`].
+    pub async fn post_form_as_client(
+        &self,
+        segments: &[&str],
+        form: &[(&str, String)],
+        id: &str,
+        secret: &str,
+    ) -> anyhow::Result<Value> {
+        let url = self.endpoint.url(segments, &[])?;
+        let request = self
+            .endpoint
+            .request(Method::POST, &url)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                basic_authorization(id, secret),
+            )
+            .form(form);
+        self.endpoint.send(request, &url).await
+    }
+}
+
+/// `Authorization: Basic` for client credentials. RFC 6749 §2.3.1: "The client identifier is
+/// encoded using the "application/x-www-form-urlencoded" encoding algorithm [...], and the
+/// encoded value is used as the username; the client password is encoded using the same
+/// algorithm and used as the password." (Go's `oauth2` package does the same; the server
+/// form-decodes both.)
+fn basic_authorization(id: &str, secret: &str) -> String {
+    let encode =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(id), encode(secret));
+    format!("Basic {}", STANDARD.encode(pair))
 }
 
 #[cfg(test)]
@@ -238,7 +370,10 @@ mod tests {
             ),
         ];
         for (endpoint, segments, expected) in cases {
-            assert_eq!(api(endpoint).url(segments, &[]).unwrap().as_str(), expected);
+            assert_eq!(
+                api(endpoint).endpoint.url(segments, &[]).unwrap().as_str(),
+                expected
+            );
         }
     }
 
@@ -261,6 +396,45 @@ mod tests {
             assert!(err.to_string().contains(needle), "{err}");
         }
         let api = AdminApi::new(&flags(None, Some("http://h:1"))).unwrap();
-        assert_eq!(api.base.as_str(), "http://h:1/");
+        assert_eq!(api.endpoint.base.as_str(), "http://h:1/");
+    }
+
+    #[test]
+    fn the_public_endpoint_prefers_portcullis_url_then_hydra_url() {
+        let flags = |endpoint: Option<&str>, hydra: Option<&str>| PublicFlags {
+            endpoint: endpoint.map(str::to_string),
+            hydra_url: hydra.map(str::to_string),
+            fake_tls_termination: false,
+            skip_tls_verify: false,
+        };
+        let base = |f: PublicFlags| PublicApi::new(&f).unwrap().endpoint.base.to_string();
+        assert_eq!(
+            base(flags(Some("http://a:1"), Some("http://b:2"))),
+            "http://a:1/"
+        );
+        assert_eq!(base(flags(Some(" "), Some("http://b:2"))), "http://b:2/");
+        let err = PublicApi::new(&flags(None, None))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("no public endpoint") && err.contains("HYDRA_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn basic_credentials_are_form_encoded_before_base64() {
+        let cases = [
+            ("app", "secret", "app:secret"),
+            ("my app", "p@ss:w/rd+%", "my+app:p%40ss%3Aw%2Frd%2B%25"),
+            ("ünï", "", "%C3%BCn%C3%AF:"),
+        ];
+        for (id, secret, pair) in cases {
+            assert_eq!(
+                basic_authorization(id, secret),
+                format!("Basic {}", STANDARD.encode(pair))
+            );
+        }
     }
 }

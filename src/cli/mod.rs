@@ -1,15 +1,20 @@
-//! The command line, in Hydra's shape: `serve all|public|admin`, `migrate sql`, `version`,
-//! and the admin API commands (`clients`, `keys`), which speak to a server over HTTP only.
-//! May import: `app`, `config`, `store`, `crypto`, `jwk` (the JWK model, for `keys import`).
+//! The command line, in Hydra's shape: `serve all|public|admin`, `migrate sql`, `janitor`,
+//! `version`, and the API commands (`clients`, `keys`, `token`), which speak to a server over
+//! HTTP only.
+//! May import: `app`, `config`, `store`, `clock`, `crypto`, `jwk` (the JWK model, for
+//! `keys import`), `token` (the store traits `janitor` calls).
 
 mod admin_http;
 mod clients;
+mod janitor;
 mod keys;
+mod token;
 
 use crate::app::{self, Listeners};
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};
 use crate::store::Db;
 use anyhow::{bail, Context};
+use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -38,6 +43,10 @@ enum Command {
     Clients(Box<clients::Clients>),
     /// Manage JSON Web Keys through the admin API.
     Keys(keys::Keys),
+    /// Get, introspect, revoke and delete OAuth 2.0 tokens.
+    Token(token::Token),
+    /// Delete expired tokens and stale login and consent requests from the database.
+    Janitor(janitor::Janitor),
     /// Print the version.
     Version,
 }
@@ -148,7 +157,44 @@ pub fn run() -> anyhow::Result<()> {
         }
         Command::Clients(command) => runtime()?.block_on(clients::run(*command)),
         Command::Keys(command) => runtime()?.block_on(keys::run(command)),
+        Command::Token(command) => runtime()?.block_on(token::run(command)),
+        Command::Janitor(command) => janitor::run(command),
     }
+}
+
+/// A duration flag in Go's syntax (`--min-age`, `--keep-if-younger`): `1h`, `90m`, `1h30m`,
+/// each part a number and one unit of ns, us, ms, s, m, h.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("a duration is required, e.g. 1h or 30m".to_string());
+    }
+    let mut total = std::time::Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = rest[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        let (part, tail) = rest.split_at(digits + unit);
+        let part = config::duration::parse(part).map_err(|_| {
+            format!("invalid duration {text:?}: expected numbers with units of ns, us, ms, s, m, h (e.g. 1h30m)")
+        })?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("duration {text:?} is too long"))?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// `now - d`, no earlier than the Unix epoch: an absurd duration means "nothing is that
+/// old", and the epoch still fits every database's timestamps and the server's `notAfter`.
+fn ago(now: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .map_or(DateTime::UNIX_EPOCH, |t| t.max(DateTime::UNIX_EPOCH))
 }
 
 /// Rules of `serve` that depend on the command, not only on the config (hydra-reference §6.3).
@@ -232,4 +278,50 @@ fn init_tracing(level: LogLevel, format: LogFormat) {
         LogFormat::Json | LogFormat::JsonPretty => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use std::time::Duration;
+
+    #[test]
+    fn duration_flags_take_go_syntax() {
+        let cases = [
+            ("0s", Some(0)),
+            ("1h", Some(3600)),
+            ("90m", Some(5400)),
+            ("1h30m", Some(5400)),
+            ("1h1s", Some(3601)),
+            ("", None),
+            ("1", None),
+            ("h", None),
+            ("1d", None),
+            ("-1h", None),
+            ("1.5h", None),
+        ];
+        for (text, secs) in cases {
+            assert_eq!(
+                parse_duration(text).ok(),
+                secs.map(Duration::from_secs),
+                "{text:?}"
+            );
+        }
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn ago_saturates() {
+        let now = Clock::system().now();
+        assert_eq!(
+            ago(now, Duration::from_secs(60)),
+            now - TimeDelta::seconds(60)
+        );
+        assert_eq!(ago(now, Duration::MAX), DateTime::UNIX_EPOCH);
+        assert_eq!(
+            ago(now, Duration::from_secs(100_000 * 365 * 86_400)),
+            DateTime::UNIX_EPOCH
+        );
+    }
 }

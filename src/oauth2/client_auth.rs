@@ -1,6 +1,7 @@
-//! Client authentication at the token, revocation and introspection endpoints (RFC 6749
-//! §2.3, hydra-reference §5.8): `client_secret_basic`, `client_secret_post` and `none`; the
-//! method presented must be the client's registered one.
+//! Client authentication at the token and revocation endpoints (RFC 6749 §2.3,
+//! hydra-reference §5.8): `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+//! (checked in `client_assertion.rs`) and `none`; the method presented must be the client's
+//! registered one.
 //!
 //! A verified-secret cache keeps password-grade hashing off the hot path: after a successful
 //! argon2/bcrypt verification we remember, per client, the stored hash we verified against
@@ -11,12 +12,14 @@
 //! secret, an updated or a deleted client invalidates it; wrong secrets are never cached and
 //! always pay the full verification; comparisons are constant-time.
 
+use super::client_assertion::{self, AssertionCheck, JtiStore, JwksCache, JWT_BEARER};
+use super::{Ctx, TokenRequest};
 use crate::client::{Client, ClientStore};
-use crate::crypto::hasher::Hasher;
 use crate::crypto::random;
 use crate::error::{Error, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -35,6 +38,11 @@ pub enum Credentials {
     Post { id: String, secret: String },
     /// Only `client_id`: a public client.
     Public { id: String },
+    /// A JWT `client_assertion` (RFC 7523 §2.2), with the form's `client_id` if it had one.
+    Assertion {
+        id: Option<String>,
+        assertion: String,
+    },
     /// Nothing at all.
     Missing,
 }
@@ -45,6 +53,7 @@ impl std::fmt::Debug for Credentials {
             Credentials::Basic { id, .. } => write!(f, "Basic({id}, [redacted])"),
             Credentials::Post { id, .. } => write!(f, "Post({id}, [redacted])"),
             Credentials::Public { id } => write!(f, "Public({id})"),
+            Credentials::Assertion { id, .. } => write!(f, "Assertion({id:?}, [redacted])"),
             Credentials::Missing => f.write_str("Missing"),
         }
     }
@@ -69,15 +78,70 @@ fn form_decode(text: &str) -> Result<String, Error> {
         })
 }
 
+/// The credential fields of a token or revocation request's form; empty values count as absent.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FormCredentials<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    pub client_assertion_type: Option<&'a str>,
+    pub client_assertion: Option<&'a str>,
+}
+
+impl<'a> FormCredentials<'a> {
+    /// The fields of `req`; a repeated one is an error.
+    pub fn read(req: &'a TokenRequest) -> Result<Self, Error> {
+        let one = |name| -> Result<Option<&'a str>, Error> {
+            Ok(req.one(name)?.filter(|v| !v.is_empty()))
+        };
+        Ok(FormCredentials {
+            client_id: one("client_id")?,
+            client_secret: one("client_secret")?,
+            client_assertion_type: one("client_assertion_type")?,
+            client_assertion: one("client_assertion")?,
+        })
+    }
+}
+
+/// RFC 7521 §4.2: `client_assertion_type` and `client_assertion` go together, and the
+/// assertion is the only credential of the request.
+fn assertion(
+    authorization: Option<&str>,
+    form: &FormCredentials<'_>,
+) -> Result<Credentials, Error> {
+    let refuse = |hint: &str| Err(Error::invalid_request().hint(hint));
+    match form.client_assertion_type {
+        None => return refuse("The client_assertion parameter requires client_assertion_type."),
+        Some(JWT_BEARER) => {}
+        Some(other) => {
+            return Err(Error::invalid_request().hint(format!(
+                "Unknown client_assertion_type '{other}'; only '{JWT_BEARER}' is supported."
+            )))
+        }
+    }
+    let Some(assertion) = form.client_assertion else {
+        return Err(Error::invalid_request().hint(format!(
+            "The client_assertion request parameter must be set when using client_assertion_type of '{JWT_BEARER}'."
+        )));
+    };
+    if authorization.is_some() || form.client_secret.is_some() {
+        return refuse("A client_assertion was sent together with other client credentials; use one method only.");
+    }
+    Ok(Credentials::Assertion {
+        id: form.client_id.map(str::to_string),
+        assertion: assertion.to_string(),
+    })
+}
+
 /// Reads the credentials from the `Authorization` header and the form (RFC 6749 §2.3.1:
 /// the id and secret are form-encoded before base64). Using two methods at once is refused.
 pub fn credentials(
     authorization: Option<&str>,
-    form_id: Option<&str>,
-    form_secret: Option<&str>,
+    form: &FormCredentials<'_>,
 ) -> Result<Credentials, Error> {
-    let form_id = form_id.filter(|s| !s.is_empty());
-    let form_secret = form_secret.filter(|s| !s.is_empty());
+    if form.client_assertion_type.is_some() || form.client_assertion.is_some() {
+        return assertion(authorization, form);
+    }
+    let (form_id, form_secret) = (form.client_id, form.client_secret);
     if let Some(header) = authorization {
         let Some(encoded) = header
             .strip_prefix("Basic ")
@@ -120,10 +184,12 @@ pub fn credentials(
     }
 }
 
-/// Verified secrets, per client (see the module comment for why this is safe).
+/// Verified secrets, per client (see the module comment for why this is safe), and the key
+/// sets fetched from clients' `jwks_uri`: what client authentication remembers between requests.
 pub struct SecretCache {
     key: [u8; 32],
     entries: Mutex<HashMap<String, (String, [u8; 32])>>,
+    jwks: JwksCache,
 }
 
 impl Default for SecretCache {
@@ -133,6 +199,7 @@ impl Default for SecretCache {
         SecretCache {
             key,
             entries: Mutex::new(HashMap::new()),
+            jwks: JwksCache::default(),
         }
     }
 }
@@ -172,24 +239,50 @@ impl SecretCache {
     }
 }
 
-fn method_mismatch(client: &Client, used: &str) -> Error {
+/// The presented method is not the client's registered one.
+pub(super) fn method_mismatch(client: &Client, used: &str) -> Error {
     Error::invalid_client().hint(format!(
         "The OAuth 2.0 Client supports client authentication method '{}', but method '{used}' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '{used}'.",
         client.data.token_endpoint_auth_method
     ))
 }
 
-/// Authenticates the client behind `creds`.
-pub async fn authenticate(
-    store: &impl ClientStore,
-    hasher: &Hasher,
-    cache: &SecretCache,
+/// The endpoint a client authenticates at: it decides the `aud` a client assertion may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Token,
+    Revocation,
+}
+
+/// Authenticates the client behind `creds` at `endpoint`.
+pub async fn authenticate<S: ClientStore + JtiStore + Sync>(
+    ctx: &Ctx<'_, S>,
     creds: &Credentials,
+    endpoint: Endpoint,
+    now: DateTime<Utc>,
 ) -> Result<Client, Error> {
+    let (store, cache) = (ctx.store, ctx.secrets);
     let (id, secret, method) = match creds {
         Credentials::Basic { id, secret } => (id, Some(secret), "client_secret_basic"),
         Credentials::Post { id, secret } => (id, Some(secret), "client_secret_post"),
         Credentials::Public { id } => (id, None, "none"),
+        Credentials::Assertion { id, assertion } => {
+            // Hydra's token URL is `<urls.self.public>oauth2/token`; at revocation the
+            // revocation URL names this server as well.
+            let public = &ctx.config.urls.public;
+            let mut audiences = vec![format!("{public}oauth2/token")];
+            if endpoint == Endpoint::Revocation {
+                audiences.push(format!("{public}oauth2/revoke"));
+            }
+            let check = AssertionCheck {
+                http: ctx.http,
+                cache: &cache.jwks,
+                audiences,
+                now,
+            };
+            return client_assertion::authenticate(store, &check, id.as_deref(), assertion)
+                .await;
+        }
         Credentials::Missing => {
             return Err(Error::invalid_request().hint("Client credentials missing or malformed in both HTTP Authorization header and HTTP POST body."))
         }
@@ -212,7 +305,8 @@ pub async fn authenticate(
     if cache.hit(&client, secret) {
         return Ok(client);
     }
-    if hasher
+    if ctx
+        .hasher
         .verify(secret.clone(), client.secret_hash.clone())
         .await
     {
@@ -226,13 +320,26 @@ pub async fn authenticate(
 mod tests {
     use super::*;
 
+    fn creds(
+        header: Option<&str>,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
+    ) -> Result<Credentials, Error> {
+        let form = FormCredentials {
+            client_id,
+            client_secret,
+            ..FormCredentials::default()
+        };
+        credentials(header, &form)
+    }
+
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
     }
 
     #[test]
     fn basic_credentials_are_form_decoded() {
-        let c = credentials(Some(&basic("my%3Aclient", "p%40ss+word")), None, None).unwrap();
+        let c = creds(Some(&basic("my%3Aclient", "p%40ss+word")), None, None).unwrap();
         assert_eq!(
             c,
             Credentials::Basic {
@@ -240,7 +347,7 @@ mod tests {
                 secret: "p@ss word".into()
             }
         );
-        let c = credentials(Some(&basic("plain", "s:with:colons")), None, None).unwrap();
+        let c = creds(Some(&basic("plain", "s:with:colons")), None, None).unwrap();
         assert_eq!(
             c,
             Credentials::Basic {
@@ -253,17 +360,17 @@ mod tests {
     #[test]
     fn credentials_from_the_form_and_refusals() {
         assert_eq!(
-            credentials(None, Some("a"), Some("s")).unwrap(),
+            creds(None, Some("a"), Some("s")).unwrap(),
             Credentials::Post {
                 id: "a".into(),
                 secret: "s".into()
             }
         );
         assert_eq!(
-            credentials(None, Some("a"), None).unwrap(),
+            creds(None, Some("a"), None).unwrap(),
             Credentials::Public { id: "a".into() }
         );
-        assert_eq!(credentials(None, None, None).unwrap(), Credentials::Missing);
+        assert_eq!(creds(None, None, None).unwrap(), Credentials::Missing);
         for (header, id, secret) in [
             (Some("Basic !!!"), None, None),
             (Some("Bearer abc"), None, None),
@@ -273,8 +380,67 @@ mod tests {
             (None, None, Some("s")),
         ] {
             assert!(
-                credentials(header, id, secret).is_err(),
+                creds(header, id, secret).is_err(),
                 "{header:?} {id:?} {secret:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn assertions_are_the_only_credential_of_a_request() {
+        let form = |t, a, id, secret| FormCredentials {
+            client_id: id,
+            client_secret: secret,
+            client_assertion_type: t,
+            client_assertion: a,
+        };
+        assert_eq!(
+            credentials(
+                None,
+                &form(Some(JWT_BEARER), Some("x.y.z"), Some("c"), None)
+            )
+            .unwrap(),
+            Credentials::Assertion {
+                id: Some("c".into()),
+                assertion: "x.y.z".into()
+            }
+        );
+        assert_eq!(
+            credentials(None, &form(Some(JWT_BEARER), Some("x.y.z"), None, None)).unwrap(),
+            Credentials::Assertion {
+                id: None,
+                assertion: "x.y.z".into()
+            }
+        );
+        let basic = basic("c", "s");
+        for (name, header, form) in [
+            (
+                "other type",
+                None,
+                form(Some("urn:other"), Some("x.y.z"), None, None),
+            ),
+            (
+                "no assertion",
+                None,
+                form(Some(JWT_BEARER), None, None, None),
+            ),
+            ("no type", None, form(None, Some("x.y.z"), Some("c"), None)),
+            (
+                "with secret",
+                None,
+                form(Some(JWT_BEARER), Some("x.y.z"), Some("c"), Some("s")),
+            ),
+            (
+                "with basic",
+                Some(basic.as_str()),
+                form(Some(JWT_BEARER), Some("x.y.z"), None, None),
+            ),
+        ] {
+            let err = credentials(header, &form).unwrap_err();
+            assert_eq!(
+                (err.status, err.name.as_ref()),
+                (400, "invalid_request"),
+                "{name}"
             );
         }
     }
@@ -286,5 +452,10 @@ mod tests {
             secret: "hunter22".into(),
         };
         assert!(!format!("{c:?}").contains("hunter22"));
+        let c = Credentials::Assertion {
+            id: None,
+            assertion: "eyJhbGciOi.secret.sig".into(),
+        };
+        assert!(!format!("{c:?}").contains("secret"));
     }
 }

@@ -2,6 +2,7 @@
 //! Each grant lives in `grant/` (validate, then issue through the token engine).
 //! May import: `client`, `token`, `jwk`, `config`, `crypto`, `error`.
 
+pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
 pub mod grant;
@@ -16,7 +17,8 @@ use crate::error::Error;
 use crate::jwk::KeyStore;
 use crate::token::{TokenEngine, TokenStore};
 use chrono::{DateTime, Utc};
-use client_auth::{Credentials, SecretCache};
+use client_assertion::JtiStore;
+use client_auth::{Credentials, Endpoint, SecretCache};
 use serde::Serialize;
 
 /// What the protocol functions need, borrowed from the application state.
@@ -26,6 +28,8 @@ pub struct Ctx<'a, S> {
     pub hasher: &'a Hasher,
     pub secrets: &'a SecretCache,
     pub config: &'a Config,
+    /// Outbound HTTP (clients' `jwks_uri`).
+    pub http: &'a reqwest::Client,
 }
 
 /// A token request: the form of `POST /oauth2/token`, repeated parameters kept.
@@ -76,7 +80,7 @@ pub struct TokenResponse {
 }
 
 /// `POST /oauth2/token`: authenticates the client, then runs the requested grant.
-pub async fn token<S: ClientStore + TokenStore + KeyStore + Sync>(
+pub async fn token<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
     ctx: &Ctx<'_, S>,
     creds: &Credentials,
     req: &TokenRequest,
@@ -88,7 +92,7 @@ pub async fn token<S: ClientStore + TokenStore + KeyStore + Sync>(
         .ok_or_else(|| {
             Error::invalid_request().hint("The request is missing the 'grant_type' parameter.")
         })?;
-    let client = client_auth::authenticate(ctx.store, ctx.hasher, ctx.secrets, creds).await?;
+    let client = client_auth::authenticate(ctx, creds, Endpoint::Token, now).await?;
     match grant_type {
         "client_credentials" => grant::client_credentials::handle(ctx, &client, req, now).await,
         "refresh_token" => grant::refresh_token::handle(ctx, &client, req, now).await,

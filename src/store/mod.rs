@@ -5,6 +5,8 @@
 //! `error`, sqlx.
 
 mod clients;
+mod janitor;
+mod jti;
 mod keys;
 mod migrate;
 mod tokens;

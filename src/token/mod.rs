@@ -3,6 +3,7 @@
 //! decide *what* to issue; the engine decides *how*.
 //! May import: `crypto`, `jwk`, `error`.
 
+pub mod janitor;
 pub mod jwt;
 pub mod opaque;
 pub mod store;

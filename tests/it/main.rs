@@ -8,6 +8,8 @@ mod harness;
 mod cli;
 mod cli_clients;
 mod cli_keys;
+mod cli_token;
+mod client_assertion;
 mod client_store;
 mod clients;
 mod deploy;

@@ -5,7 +5,8 @@ use crate::error::Error;
 use crate::http::extract::ApiForm;
 use crate::http::response::{oauth_error, NO_STORE};
 use crate::http::AppState;
-use crate::oauth2::{client_auth, revoke, TokenRequest};
+use crate::oauth2::client_auth::{self, Endpoint, FormCredentials};
+use crate::oauth2::{revoke, TokenRequest};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,12 +23,10 @@ pub async fn revoke_oauth2_token(
         let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let creds = client_auth::credentials(
-            authorization,
-            req.one("client_id")?,
-            req.one("client_secret")?,
-        )?;
-        let client = client_auth::authenticate(&s.db, &s.hasher, &s.secrets, &creds).await?;
+        let creds = client_auth::credentials(authorization, &FormCredentials::read(&req)?)?;
+        let ctx = super::token::ctx(&s);
+        let client =
+            client_auth::authenticate(&ctx, &creds, Endpoint::Revocation, s.clock.now()).await?;
         let token = req
             .one("token")?
             .filter(|t| !t.is_empty())

@@ -4,7 +4,8 @@
 use crate::http::extract::ApiForm;
 use crate::http::response::{oauth_error, NO_STORE};
 use crate::http::AppState;
-use crate::oauth2::{self, client_auth, Ctx, TokenRequest};
+use crate::oauth2::client_auth::{self, FormCredentials};
+use crate::oauth2::{self, Ctx, TokenRequest};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,7 @@ pub fn ctx(s: &AppState) -> Ctx<'_, crate::store::Db> {
         hasher: &s.hasher,
         secrets: &s.secrets,
         config: &s.config,
+        http: &s.http_client,
     }
 }
 
@@ -30,10 +32,8 @@ pub async fn oauth2_token(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let creds = match (req.one("client_id"), req.one("client_secret")) {
-        (Ok(id), Ok(secret)) => client_auth::credentials(authorization, id, secret),
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
+    let creds =
+        FormCredentials::read(&req).and_then(|form| client_auth::credentials(authorization, &form));
     let creds = match creds {
         Ok(c) => c,
         Err(e) => return oauth_error(e, &s.config.oauth2),
