@@ -43,7 +43,14 @@ pub fn load_from(
     env: &HashMap<String, String>,
     flags: Flags,
 ) -> Result<Config, ConfigError> {
-    let tree = merged_tree(files, env)?;
+    let mut tree = merged_tree(files, env)?;
+    // The two listeners share one type, so their different default ports are filled in here
+    // (otherwise setting any other `serve.public.*` key would lose the 4444 default).
+    for (path, port) in [("serve.public.port", 4444), ("serve.admin.port", 4445)] {
+        if get_path(&tree, path).is_none() {
+            env::set_path(&mut tree, path, Value::from(port));
+        }
+    }
     let raw: RawConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         ConfigError(format!("configuration key \"{path}\": {}", e.into_inner()))
@@ -97,6 +104,11 @@ fn read_file(path: &Path) -> Result<Value, ConfigError> {
             "config file {name} must contain a mapping of keys"
         ))),
     }
+}
+
+/// The value at a dotted `path`, if any.
+fn get_path<'a>(tree: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(tree, |node, part| node.get(part))
 }
 
 /// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.

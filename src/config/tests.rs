@@ -295,3 +295,16 @@ fn load_dsn_reads_only_the_dsn() {
     let dsn = load_dsn(&[f.path().to_path_buf()]).unwrap();
     assert_eq!(dsn.pool.max_conns, Some(3));
 }
+
+#[test]
+fn listener_ports_keep_their_defaults_when_other_keys_are_set() {
+    let vars = [
+        ("DSN", "memory"),
+        ("SECRETS_SYSTEM", SECRET),
+        ("SERVE_PUBLIC_HOST", "127.0.0.1"),
+        ("SERVE_ADMIN_CORS_ENABLED", "true"),
+    ];
+    let c = load_from(&[], &env(&vars), http()).unwrap();
+    assert_eq!((c.serve.public.port, c.serve.admin.port), (4444, 4445));
+    assert_eq!(c.serve.public.host, "127.0.0.1");
+}

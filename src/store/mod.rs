@@ -93,7 +93,10 @@ impl Db {
                         })?
                         .map_err(map_err)?;
                 let _ = probe.close().await;
+                // No ping before every checkout: a broken connection fails its query and is
+                // dropped; readiness and the next request reconnect (saves a round trip).
                 let pg = PgPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(max)
                     .min_connections(min)
                     .max_lifetime(pool.max_conn_lifetime)
