@@ -1,6 +1,7 @@
 //! `portcullis clients ...`: the real binary against a running server's admin API, and the
 //! shared admin flags (endpoint, bearer token, fake TLS termination) against a recording stub.
 
+use crate::harness::output::{assert_ok, assert_one_error_line, stderr, stdout};
 use crate::harness::TestServer;
 use crate::on_both_backends;
 use serde_json::{json, Value};
@@ -38,30 +39,6 @@ async fn clients(t: &TestServer, args: &[&str]) -> Output {
     })
     .await
     .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).trim().to_string()
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", stderr(out));
-    stdout(out)
-}
-
-/// Non-zero exit; stderr is exactly one line starting with `error: `. Returns it.
-#[track_caller]
-fn assert_one_error_line(out: &Output) -> String {
-    assert!(!out.status.success(), "should fail: {}", stdout(out));
-    let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err
 }
 
 /// The values of `OAuth 2.0 Client ID: ` and `OAuth 2.0 Client Secret: ` (if printed).

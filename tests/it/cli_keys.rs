@@ -1,6 +1,7 @@
 //! `portcullis keys ...`: the real binary against a running server's admin API: generating,
 //! reading and deleting key sets, and importing PEM and JWK files.
 
+use crate::harness::output::{assert_one_error_line, stderr};
 use crate::harness::TestServer;
 use crate::on_both_backends;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,10 +35,6 @@ async fn keys(t: &TestServer, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).trim().to_string()
-}
-
 #[track_caller]
 fn assert_ok(out: &Output) -> String {
     assert!(out.status.success(), "{}", stderr(out));
@@ -52,17 +49,6 @@ fn printed_json(out: &Output) -> Vec<Value> {
         .into_iter::<Value>()
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// Non-zero exit; stderr is exactly one line starting with `error: `. Returns it.
-#[track_caller]
-fn assert_one_error_line(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "should fail: {stdout}");
-    let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err
 }
 
 fn by_kid(set: &Value) -> Vec<(String, Value)> {

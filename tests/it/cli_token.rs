@@ -1,7 +1,8 @@
 //! `portcullis token ...` (the real binary against a running server's public and admin APIs)
 //! and `portcullis janitor` (the real binary against the test database).
 
-use crate::harness::{Resp, TestServer};
+use crate::harness::output::{assert_ok, assert_one_error_line, stderr, stdout};
+use crate::harness::TestServer;
 use crate::on_both_backends;
 use chrono::{DateTime, Duration, Utc};
 use portcullis::store::Db;
@@ -50,30 +51,6 @@ async fn token(endpoint: &str, args: &[&str]) -> Output {
     portcullis(&args, &[]).await
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).trim().to_string()
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", stderr(out));
-    stdout(out)
-}
-
-/// Non-zero exit; stderr is exactly one line starting with `error: `. Returns it.
-#[track_caller]
-fn assert_one_error_line(out: &Output) -> String {
-    assert!(!out.status.success(), "should fail: {}", stdout(out));
-    let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err
-}
-
 #[track_caller]
 fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -92,20 +69,6 @@ async fn create_client(t: &TestServer) {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-}
-
-async fn introspect(t: &TestServer, token: &str) -> Value {
-    let r = Resp::read(
-        t.http
-            .post(t.admin_url("/oauth2/introspect"))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {
@@ -222,7 +185,7 @@ on_both_backends! {
         let printed = assert_ok(&token(&t.public, &args).await);
         assert_eq!(printed.lines().count(), 1, "{printed}");
         let access = printed.trim().to_string();
-        let body = introspect(&t, &access).await;
+        let body = t.introspect(&access).await;
         assert_eq!((&body["active"], &body["client_id"], &body["scope"]), (&json!(true), &json!(CLIENT), &json!("read")), "{body}");
         assert_eq!(body["aud"], json!(["https://api.example"]));
 
@@ -234,14 +197,14 @@ on_both_backends! {
         assert_eq!((&full["token_type"], &full["scope"]), (&json!("bearer"), &json!("read write")), "{full}");
         assert!(matches!(full["expires_in"].as_i64(), Some(3599..=3600)), "{full}");
         let second = full["access_token"].as_str().unwrap().to_string();
-        assert_eq!(introspect(&t, &second).await["active"], json!(true));
+        assert_eq!(t.introspect(&second).await["active"], json!(true));
         let out = portcullis(&["token", "client"], &[("OAUTH2_CLIENT_ID", CLIENT), ("OAUTH2_CLIENT_SECRET", SECRET), ("HYDRA_URL", t.public.as_str())]).await;
-        assert_eq!(introspect(&t, assert_ok(&out).trim()).await["active"], json!(true), "HYDRA_URL alone");
+        assert_eq!(t.introspect(assert_ok(&out).trim()).await["active"], json!(true), "HYDRA_URL alone");
 
         // introspect: the admin API's JSON, pretty; --scope asks for granted scopes.
         let printed = assert_ok(&token(&t.admin, &["introspect", &access]).await);
         assert!(printed.starts_with("{\n  \""), "{printed}");
-        assert_eq!(json_of(&printed), introspect(&t, &access).await);
+        assert_eq!(json_of(&printed), t.introspect(&access).await);
         let printed = assert_ok(&token(&t.admin, &["introspect", &access, "--scope", "read"]).await);
         assert_eq!(json_of(&printed)["active"], json!(true));
         let printed = assert_ok(&token(&t.admin, &["introspect", &second, "--scope", "read,admin"]).await);
@@ -252,15 +215,15 @@ on_both_backends! {
         args.extend(creds);
         let out = token(&t.public, &args).await;
         assert_eq!(assert_ok(&out), format!("Revoked OAuth 2.0 Access Token: {access}\n"));
-        assert_eq!(introspect(&t, &access).await, json!({"active": false}));
-        assert_eq!(introspect(&t, &second).await["active"], json!(true), "other grants stay");
+        assert_eq!(t.introspect(&access).await, json!({"active": false}));
+        assert_eq!(t.introspect(&second).await["active"], json!(true), "other grants stay");
 
         // Errors: the server's error on one line; a missing endpoint or credentials.
         let err = assert_one_error_line(&token(&t.public, &["client", "--client-id", CLIENT, "--client-secret", "wrong"]).await);
         assert!(err.starts_with("error: 401 invalid_client"), "{err}");
         let err = assert_one_error_line(&token(&t.public, &["revoke", &second, "--client-id", CLIENT, "--client-secret", "wrong"]).await);
         assert!(err.starts_with("error: 401 invalid_client"), "{err}");
-        assert_eq!(introspect(&t, &second).await["active"], json!(true));
+        assert_eq!(t.introspect(&second).await["active"], json!(true));
         let err = assert_one_error_line(&token(&t.public, &["client", "--client-id", CLIENT, "--client-secret", SECRET, "--scope", "admin"]).await);
         assert!(err.starts_with("error: 400 invalid_scope"), "{err}");
         let err = assert_one_error_line(&portcullis(&["token", "client", "--client-id", CLIENT, "--client-secret", SECRET], &[]).await);

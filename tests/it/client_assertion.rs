@@ -120,19 +120,6 @@ fn assert_error(r: &Resp, status: u16, error: &str, needle: &str) {
     );
 }
 
-async fn active(t: &TestServer, token: &str) -> bool {
-    let r = Resp::read(
-        t.http
-            .post(t.admin_url("/oauth2/introspect"))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    r.body["active"] == true
-}
-
 on_both_backends! {
     async fn rs256_and_es256_assertions_authenticate_once_per_jti(backend: Backend) {
         let t = TestServer::start(backend).await;
@@ -411,11 +398,11 @@ on_both_backends! {
         let assertion = sign("ec", &c);
         let r = revoke(&assertion, &access).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        assert!(!active(&t, &access).await);
+        assert!(!t.active(&access).await);
         // ... or the token URL.
         let access = issue().await;
         assert_eq!(revoke(&sign("ec", &claims(&t, "svc")), &access).await.status, 200);
-        assert!(!active(&t, &access).await);
+        assert!(!t.active(&access).await);
         // A replayed or unverifiable assertion revokes nothing.
         let access = issue().await;
         assert_error(&revoke(&assertion, &access).await, 400, "jti_known", "");
@@ -423,7 +410,7 @@ on_both_backends! {
         c["aud"] = json!("https://elsewhere.example/oauth2/revoke");
         assert_error(&revoke(&sign("ec", &c), &access).await, 401, "invalid_client", "'aud'");
         assert_error(&revoke(&sign("rsa", &claims(&t, "svc")), &access).await, 401, "invalid_client", "ES256");
-        assert!(active(&t, &access).await);
+        assert!(t.active(&access).await);
         t.stop().await;
     }
 }

@@ -50,19 +50,6 @@ async fn refresh(t: &TestServer, client: &str, token: &str, extra: &[(&str, &str
     .await
 }
 
-async fn active(t: &TestServer, token: &str) -> bool {
-    let r = Resp::read(
-        t.http
-            .post(t.admin_url("/oauth2/introspect"))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    r.body["active"] == json!(true)
-}
-
 async fn revoke(t: &TestServer, client: &str, token: &str) -> Resp {
     Resp::read(
         t.http
@@ -90,9 +77,9 @@ on_both_backends! {
         assert_eq!(r.body["scope"], "openid offline read");
         let (access1, refresh1) = (s(&r.body, "access_token"), s(&r.body, "refresh_token"));
         assert_ne!(refresh1, refresh0);
-        assert!(!active(&t, &access0).await, "the old access token goes with the rotation");
-        assert!(!active(&t, &refresh0).await);
-        assert!(active(&t, &access1).await && active(&t, &refresh1).await);
+        assert!(!t.active(&access0).await, "the old access token goes with the rotation");
+        assert!(!t.active(&refresh0).await);
+        assert!(t.active(&access1).await && t.active(&refresh1).await);
         let intro = Resp::read(t.http.post(t.admin_url("/oauth2/introspect")).form(&[("token", refresh1.as_str())]).send().await.unwrap()).await;
         assert_eq!((intro.body["token_use"].as_str(), intro.body["sub"].as_str()), (Some("refresh_token"), Some("user-1")));
         assert_eq!(intro.body["ext"], json!({"tier": "gold"}), "the session travels with the grant");
@@ -108,7 +95,7 @@ on_both_backends! {
         // Reusing a spent refresh token fails and revokes every token of the grant.
         let r = refresh(&t, "app", &refresh1, &[]).await;
         assert_eq!((r.status, r.body["error"].as_str()), (401, Some("token_inactive")));
-        assert!(!active(&t, &access2).await && !active(&t, &refresh2).await, "the family is revoked");
+        assert!(!t.active(&access2).await && !t.active(&refresh2).await, "the family is revoked");
         let r = refresh(&t, "app", &refresh2, &[]).await;
         assert_eq!(r.status, 401);
         t.stop().await;
@@ -120,7 +107,7 @@ on_both_backends! {
         seeded(&t, "other", &["offline"]).await;
         let r = refresh(&t, "other", &token, &[]).await;
         assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_grant")), "another client's token");
-        assert!(active(&t, &token).await, "and nothing was spent");
+        assert!(t.active(&token).await, "and nothing was spent");
         for bad in ["garbage", "a.b"] {
             let r = refresh(&t, "app", bad, &[]).await;
             assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_grant")), "{bad}");
@@ -170,16 +157,16 @@ on_both_backends! {
         let (other_access, _) = seeded(&t, "other", &["offline"]).await;
         let r = revoke(&t, "app", &other_access).await;
         assert_eq!((r.status, r.body["error"].as_str()), (400, Some("unauthorized_client")), "RFC 7009 §2.1");
-        assert!(active(&t, &other_access).await, "nothing revoked");
+        assert!(t.active(&other_access).await, "nothing revoked");
         let r = revoke(&t, "app", "unknown.token").await;
         assert_eq!((r.status, r.body.clone()), (200, Value::Null), "unknown tokens are fine, empty body");
         assert_eq!(r.header("cache-control"), "no-store");
         let r = revoke(&t, "app", &refresh_token).await;
         assert_eq!(r.status, 200);
-        assert!(!active(&t, &refresh_token).await && !active(&t, &access).await, "a refresh token takes its access tokens along");
+        assert!(!t.active(&refresh_token).await && !t.active(&access).await, "a refresh token takes its access tokens along");
         let (access, refresh_token) = seeded(&t, "app", &["offline"]).await;
         assert_eq!(revoke(&t, "app", &access).await.status, 200);
-        assert!(!active(&t, &access).await && !active(&t, &refresh_token).await);
+        assert!(!t.active(&access).await && !t.active(&refresh_token).await);
         let r = Resp::read(t.http.post(t.public_url("/oauth2/revoke")).basic_auth("app", Some("wrong")).form(&[("token", "x")]).send().await.unwrap()).await;
         assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_client")));
         let r = Resp::read(t.http.post(t.public_url("/oauth2/revoke")).basic_auth("app", Some(SECRET)).form(&[("x", "y")]).send().await.unwrap()).await;
@@ -194,13 +181,13 @@ on_both_backends! {
         let r = t.admin_call(Method::DELETE, "/oauth2/tokens", None).await;
         assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_request")));
         assert_eq!(t.admin_call(Method::DELETE, "/oauth2/tokens?client_id=app", None).await.status, 204);
-        assert!(!active(&t, &a1).await && !active(&t, &r1).await, "access and refresh tokens go");
-        assert!(active(&t, &a2).await && active(&t, &r2).await, "other clients keep theirs");
+        assert!(!t.active(&a1).await && !t.active(&r1).await, "access and refresh tokens go");
+        assert!(t.active(&a2).await && t.active(&r2).await, "other clients keep theirs");
 
         // Flush: only tokens past their lifespan (and before notAfter) are deleted.
         let flush = |body: Option<Value>| t.admin_call(Method::POST, "/oauth2/flush", body);
         assert_eq!(flush(None).await.status, 204, "an empty body means now");
-        assert!(active(&t, &a2).await, "young tokens survive");
+        assert!(t.active(&a2).await, "young tokens survive");
         t.state.clock.advance(chrono::Duration::hours(2));
         assert_eq!(flush(Some(json!({"notAfter": "2000-01-01T00:00:00Z"}))).await.status, 204);
         let db = t.state.db.clone();

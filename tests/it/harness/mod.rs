@@ -2,6 +2,7 @@
 //! (a fresh SQLite file or a fresh PostgreSQL database per test), spoken to over HTTP.
 
 pub mod db;
+pub mod output;
 pub mod proxy;
 
 pub use db::{Backend, TestDb};
@@ -142,6 +143,26 @@ impl TestServer {
             req = req.json(&body);
         }
         Resp::read(req.send().await.expect("request")).await
+    }
+
+    /// `POST /oauth2/introspect` for `token`: the JSON body (the call must answer 200).
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        let r = Resp::read(
+            self.http
+                .post(self.admin_url("/oauth2/introspect"))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// Whether introspection calls `token` active.
+    pub async fn active(&self, token: &str) -> bool {
+        self.introspect(token).await["active"] == serde_json::Value::Bool(true)
     }
 
     /// GET on the admin listener: status and JSON body.
