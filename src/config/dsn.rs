@@ -20,7 +20,7 @@ pub enum Backend {
 /// Connection-pool settings read from the DSN query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolOptions {
-    /// `max_conns`: the pool's size (default: 2 × CPUs, as Hydra).
+    /// `max_conns`: the pool's size (default: 2 × CPUs as Hydra, but at least 16).
     pub max_conns: Option<u32>,
     /// `max_idle_conns`: connections kept open while idle. sqlx keeps idle connections until
     /// `max_conn_idle_time`; this value is the pool's floor of open connections, capped at

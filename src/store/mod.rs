@@ -67,11 +67,16 @@ pub(crate) async fn commit_if<DB: sqlx::Database>(
     Ok(done)
 }
 
+/// Hydra's default is 2 × CPUs. Every token is a durable commit that waits on the disk
+/// flush, so a small pool leaves the CPUs idle: measured on 2 cores, 16 connections doubled
+/// token throughput on PostgreSQL (docs/benchmarks.md). Hence at least 16.
+const MIN_DEFAULT_POOL: u32 = 16;
+
 fn default_pool_size() -> u32 {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    u32::try_from(cpus * 2).unwrap_or(4)
+    u32::try_from(cpus * 2).unwrap_or(4).max(MIN_DEFAULT_POOL)
 }
 
 impl Db {
