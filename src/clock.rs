@@ -39,9 +39,38 @@ impl Clock {
     }
 }
 
+/// `t + d`, saturating at the latest representable time instead of panicking on overflow
+/// (a configured lifetime may be absurdly long).
+pub fn later(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `t - d`, saturating at the earliest representable time instead of panicking on overflow.
+pub fn earlier(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        let t = DateTime::<Utc>::from_timestamp(1_600_000_000, 0).unwrap_or_default();
+        let huge = std::time::Duration::from_secs(u64::MAX);
+        assert_eq!(later(t, huge), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(earlier(t, huge), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            later(t, std::time::Duration::from_secs(60)),
+            t + Duration::seconds(60)
+        );
+    }
 
     #[test]
     fn manual_clock_moves_only_when_advanced() {

@@ -14,7 +14,7 @@ use crate::app::{self, Listeners};
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};
 use crate::store::Db;
 use anyhow::{bail, Context};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -191,10 +191,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// `now - d`, no earlier than the Unix epoch: an absurd duration means "nothing is that
 /// old", and the epoch still fits every database's timestamps and the server's `notAfter`.
 fn ago(now: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
-    TimeDelta::from_std(d)
-        .ok()
-        .and_then(|d| now.checked_sub_signed(d))
-        .map_or(DateTime::UNIX_EPOCH, |t| t.max(DateTime::UNIX_EPOCH))
+    crate::clock::earlier(now, d).max(DateTime::UNIX_EPOCH)
 }
 
 /// Rules of `serve` that depend on the command, not only on the config (hydra-reference §6.3).
@@ -284,6 +281,7 @@ fn init_tracing(level: LogLevel, format: LogFormat) {
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use chrono::TimeDelta;
     use std::time::Duration;
 
     #[test]

@@ -173,6 +173,15 @@ impl OAuth2Client {
         self.token_endpoint_auth_method == "none"
     }
 
+    /// The scopes the client may request: `scope` split on spaces.
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Grant types in force: Hydra treats an empty list as `["authorization_code"]`.
     pub fn effective_grant_types(&self) -> Vec<String> {
         if self.grant_types.is_empty() {

@@ -88,6 +88,18 @@ pub fn oauth_error(err: Error, cfg: &OAuth2) -> Response {
     response
 }
 
+/// A JSON body as fosite writes it (`application/json;charset=UTF-8`).
+pub fn oauth_json(body: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => Error::server_error().debug(e).into_response(),
+    }
+}
+
 /// Middleware: logs the error behind an error response (5xx at `error` with its internal
 /// cause, others at `debug`), and rewrites framework-made plain error responses into
 /// Hydra's JSON shape, keeping their status and headers (such as `Allow` on a 405).

@@ -83,11 +83,7 @@ pub async fn introspect(
     };
     let exp = r
         .expires_at
-        .or_else(|| {
-            fallback
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| r.requested_at + d)
-        })
+        .or_else(|| fallback.map(|d| crate::clock::later(r.requested_at, d)))
         .map(|e| e.timestamp());
     let iat = r.requested_at.timestamp();
     Ok(Introspection {

@@ -2,9 +2,10 @@
 //! (`DELETE /oauth2/tokens`, `POST /oauth2/flush`, §2.7).
 
 use crate::client::Client;
+use crate::clock;
 use crate::error::Error;
 use crate::token::{TokenEngine, TokenKind, TokenStore};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// Revokes the grant of `token` for `client`. Unknown tokens succeed (RFC 7009 §2.2); another
 /// client's token is refused and nothing is revoked (RFC 7009 §2.1; Hydra ignored it); a
@@ -46,10 +47,7 @@ pub async fn flush(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let lifetimes = engine.lifetimes();
-    let before = |ttl: std::time::Duration| {
-        let expired = now - Duration::from_std(ttl).unwrap_or(Duration::MAX);
-        expired.min(not_after)
-    };
+    let before = |ttl: std::time::Duration| clock::earlier(now, ttl).min(not_after);
     store
         .flush_tokens(
             before(lifetimes.access_token),

@@ -10,11 +10,12 @@ pub mod store;
 
 pub use store::{TokenKind, TokenRecord, TokenStore};
 
+use crate::clock;
 use crate::crypto::aead::Aead;
 use crate::crypto::random;
 use crate::error::{Error, StoreError};
 use crate::jwk::KeyStore;
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use opaque::HmacKeys;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,10 +96,6 @@ fn store_failed(e: impl std::fmt::Display) -> Error {
     Error::server_error().debug(e)
 }
 
-fn after(now: DateTime<Utc>, ttl: std::time::Duration) -> DateTime<Utc> {
-    now + Duration::from_std(ttl).unwrap_or(Duration::MAX)
-}
-
 impl TokenEngine {
     /// An engine keyed by `secrets.system` (first signs, all verify).
     pub fn new(
@@ -172,7 +169,7 @@ impl TokenEngine {
         now: DateTime<Utc>,
     ) -> Result<(String, String, DateTime<Utc>), Error> {
         let now = now.trunc_subsecs(0);
-        let exp = after(now, self.lifetimes.access_token);
+        let exp = clock::later(now, self.lifetimes.access_token);
         match &self.jwt {
             Some(strategy) => {
                 let (token, key) = strategy.mint(store, grant, now, exp).await?;
@@ -212,7 +209,7 @@ impl TokenEngine {
         let expires_at = self
             .lifetimes
             .refresh_token
-            .map(|ttl| after(now.trunc_subsecs(0), ttl));
+            .map(|ttl| clock::later(now.trunc_subsecs(0), ttl));
         let record = self.record(grant, minted.signature, expires_at)?;
         store.insert_token(TokenKind::Refresh, &record).await?;
         Ok(Issued {
@@ -235,7 +232,7 @@ impl TokenEngine {
         let refresh_exp = self
             .lifetimes
             .refresh_token
-            .map(|ttl| after(now.trunc_subsecs(0), ttl));
+            .map(|ttl| clock::later(now.trunc_subsecs(0), ttl));
         let access_rec = self.record(grant, access_key, Some(access_exp))?;
         let refresh_rec = self.record(grant, refresh.signature, refresh_exp)?;
         if !store

@@ -4,15 +4,14 @@
 use crate::error::Error;
 use crate::http::extract::ApiForm;
 use crate::http::extract::ApiQuery;
-use crate::http::response::oauth_error;
+use crate::http::response::{oauth_error, oauth_json};
 use crate::http::AppState;
 use crate::oauth2::{introspect, revoke};
 use crate::token::TokenStore;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
@@ -49,11 +48,7 @@ pub async fn introspect_oauth2_token(
     )
     .await
     {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            serde_json::to_string(&body).unwrap_or_default(),
-        )
-            .into_response(),
+        Ok(body) => oauth_json(&body),
         Err(e) => oauth_error(e, &s.config.oauth2),
     }
 }

@@ -2,7 +2,7 @@
 //! answers never cached, errors in fosite's shape, `WWW-Authenticate` after a failed Basic.
 
 use crate::http::extract::ApiForm;
-use crate::http::response::{oauth_error, NO_STORE};
+use crate::http::response::{oauth_error, oauth_json, NO_STORE};
 use crate::http::AppState;
 use crate::oauth2::client_auth::{self, FormCredentials};
 use crate::oauth2::{self, Ctx, TokenRequest};
@@ -39,12 +39,7 @@ pub async fn oauth2_token(
         Err(e) => return oauth_error(e, &s.config.oauth2),
     };
     match oauth2::token(&ctx(&s), &creds, &req, s.clock.now()).await {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            NO_STORE,
-            serde_json::to_string(&body).unwrap_or_default(),
-        )
-            .into_response(),
+        Ok(body) => (NO_STORE, oauth_json(&body)).into_response(),
         Err(e) => {
             let basic_failed = e.status == 401 && creds.is_basic();
             let mut response = oauth_error(e, &s.config.oauth2);

@@ -22,13 +22,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
             "The client is public and thus not allowed to use grant type client_credentials.",
         ));
     }
-    let allowed: Vec<String> = client
-        .data
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let allowed = client.data.scopes();
     let mut requested = req.list("scope");
     for s in &requested {
         if !scope::matches(ctx.config.strategies.scope, &allowed, s) {

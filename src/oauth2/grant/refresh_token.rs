@@ -47,13 +47,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
     {
         return Err(Error::scope_not_granted().hint("The OAuth 2.0 Client was not granted scope offline_access and may thus not perform the 'refresh_token' authorization grant."));
     }
-    let allowed: Vec<String> = client
-        .data
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let allowed = client.data.scopes();
     let requested = req.list("scope");
     let granted = if requested.is_empty() {
         old.granted_scope.clone()
