@@ -9,7 +9,7 @@ use crate::crypto::aead::Aead;
 use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};
 use crate::jwk::{KeyManager, ACCESS_TOKEN_SET, ID_TOKEN_SET};
-use crate::oauth2::client_auth::SecretCache;
+use crate::oauth2::client_auth::ClientAuthCache;
 use crate::oauth2::discovery;
 use crate::store::Db;
 use crate::token::jwt::JwtStrategy;
@@ -98,7 +98,7 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         client_rules: Arc::new(client_rules),
         keys,
         engine: Arc::new(engine),
-        secrets: Arc::new(SecretCache::default()),
+        secrets: Arc::new(ClientAuthCache::default()),
         well_known,
     })
 }

@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::jwk::KeyManager;
-use crate::oauth2::client_auth::SecretCache;
+use crate::oauth2::client_auth::ClientAuthCache;
 use crate::store::Db;
 use crate::token::TokenEngine;
 use axum::extract::Request;
@@ -59,7 +59,7 @@ pub struct AppState {
     /// Mints, records and finds tokens.
     pub engine: Arc<TokenEngine>,
     /// Verified client secrets (keeps argon2 off the token endpoint's hot path).
-    pub secrets: Arc<SecretCache>,
+    pub secrets: Arc<ClientAuthCache>,
     /// The discovery document, serialized once.
     pub well_known: Arc<str>,
 }

@@ -186,17 +186,17 @@ pub fn credentials(
 
 /// Verified secrets, per client (see the module comment for why this is safe), and the key
 /// sets fetched from clients' `jwks_uri`: what client authentication remembers between requests.
-pub struct SecretCache {
+pub struct ClientAuthCache {
     key: [u8; 32],
     entries: Mutex<HashMap<String, (String, [u8; 32])>>,
     jwks: JwksCache,
 }
 
-impl Default for SecretCache {
+impl Default for ClientAuthCache {
     fn default() -> Self {
         let mut key = [0u8; 32];
         random::fill(&mut key);
-        SecretCache {
+        ClientAuthCache {
             key,
             entries: Mutex::new(HashMap::new()),
             jwks: JwksCache::default(),
@@ -204,7 +204,7 @@ impl Default for SecretCache {
     }
 }
 
-impl SecretCache {
+impl ClientAuthCache {
     fn mac(&self, secret: &str) -> [u8; 32] {
         let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.key) else {
             unreachable!("HMAC takes keys of any length")

@@ -18,7 +18,7 @@ use crate::jwk::KeyStore;
 use crate::token::{TokenEngine, TokenStore};
 use chrono::{DateTime, Utc};
 use client_assertion::JtiStore;
-use client_auth::{Credentials, Endpoint, SecretCache};
+use client_auth::{ClientAuthCache, Credentials, Endpoint};
 use serde::Serialize;
 
 /// What the protocol functions need, borrowed from the application state.
@@ -26,7 +26,7 @@ pub struct Ctx<'a, S> {
     pub store: &'a S,
     pub engine: &'a TokenEngine,
     pub hasher: &'a Hasher,
-    pub secrets: &'a SecretCache,
+    pub secrets: &'a ClientAuthCache,
     pub config: &'a Config,
     /// Outbound HTTP (clients' `jwks_uri`).
     pub http: &'a reqwest::Client,
