@@ -10,6 +10,7 @@
 //! - `crypto`: OS randomness, client secret hashing, AES-GCM sealing → error
 //! - `jwk`: JSON Web Key sets, sealed at rest, cached, signing keys → crypto, error
 //! - `token`: the token engine: opaque tokens, records, sessions → crypto, jwk, error
+//! - `consent`: login/consent requests, authentication sessions, the authorize flow → client, token, crypto, error
 //! - `oauth2`: client authentication, grants, introspection → client, token, jwk, config, crypto, error
 //! - `clock`: the only reader of wall-clock time
 //! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod crypto;
 pub mod error;
 pub mod http;

@@ -6,8 +6,10 @@
 pub mod janitor;
 pub mod jwt;
 pub mod opaque;
+pub mod session;
 pub mod store;
 
+pub use session::{CodeBinding, IdTokenClaims, Session};
 pub use store::{TokenKind, TokenRecord, TokenStore};
 
 use crate::clock;
@@ -17,7 +19,6 @@ use crate::error::{Error, StoreError};
 use crate::jwk::KeyStore;
 use chrono::{DateTime, SubsecRound, Utc};
 use opaque::HmacKeys;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What a grant hands to the engine: who gets the token, for what.
@@ -34,6 +35,11 @@ pub struct Grant {
     pub granted_audience: Vec<String>,
     /// Consent's `session.access_token`: introspection `ext`.
     pub ext: serde_json::Map<String, Value>,
+    /// Set when the grant issues ID tokens.
+    pub id_token: Option<IdTokenClaims>,
+    /// The consent challenge the grant came from (`None` for client_credentials); consent
+    /// revocation deletes every token recorded under it.
+    pub challenge_id: Option<String>,
 }
 
 impl Grant {
@@ -49,15 +55,10 @@ impl Grant {
             requested_audience: Vec::new(),
             granted_audience: Vec::new(),
             ext: serde_json::Map::new(),
+            id_token: None,
+            challenge_id: None,
         }
     }
-}
-
-/// The stored session of a token.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Session {
-    #[serde(default)]
-    pub ext: serde_json::Map<String, Value>,
 }
 
 /// A token as handed to the client.
@@ -155,9 +156,11 @@ impl TokenEngine {
             granted_audience: grant.granted_audience.clone(),
             session_data: self.seal_session(&Session {
                 ext: grant.ext.clone(),
+                id_token: grant.id_token.clone(),
+                code: None,
             })?,
             expires_at,
-            challenge_id: None,
+            challenge_id: grant.challenge_id.clone(),
         })
     }
 

@@ -85,6 +85,8 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         requested_audience: old.requested_audience.clone(),
         granted_audience: old.granted_audience.clone(),
         ext: session.ext,
+        id_token: session.id_token,
+        challenge_id: old.challenge_id.clone(),
     };
     let Some((access, refresh)) = ctx
         .engine

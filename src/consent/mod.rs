@@ -1,0 +1,10 @@
+//! Login and consent: the requests a login/consent UI answers through the admin API, the
+//! authentication sessions behind the `oauth2_authentication_session` cookie, and the decisions
+//! `/oauth2/auth` takes between them (`flow.rs`).
+//! May import: `client`, `token`, `crypto`, `error`.
+
+pub mod model;
+pub mod store;
+
+pub use model::*;
+pub use store::ConsentStore;
