@@ -201,6 +201,83 @@ impl Error {
     }
 
     /// herodot's unique-violation error, as Hydra reports a duplicate.
+    /// fosite's `access_denied`.
+    pub fn access_denied() -> Self {
+        Self::new(
+            "access_denied",
+            "The resource owner or authorization server denied the request.",
+            403,
+        )
+    }
+
+    /// fosite's `unsupported_response_type`.
+    pub fn unsupported_response_type() -> Self {
+        Self::new(
+            "unsupported_response_type",
+            "The authorization server does not support obtaining a token using this method.",
+            400,
+        )
+    }
+
+    /// fosite's `unsupported_response_mode`.
+    pub fn unsupported_response_mode() -> Self {
+        Self::new(
+            "unsupported_response_mode",
+            "The authorization server does not support obtaining a response using this response mode.",
+            400,
+        )
+    }
+
+    /// fosite's `invalid_state`: `state` shorter than 8 characters.
+    pub fn invalid_state() -> Self {
+        Self::new(
+            "invalid_state",
+            "The state is missing or does not have enough characters and is therefore considered too weak.",
+            400,
+        )
+    }
+
+    /// OIDC Core §3.1.2.6 `login_required` (fosite's text).
+    pub fn login_required() -> Self {
+        Self::new(
+            "login_required",
+            "The Authorization Server requires End-User authentication.",
+            400,
+        )
+    }
+
+    /// OIDC Core §3.1.2.6 `consent_required` (fosite's text).
+    pub fn consent_required() -> Self {
+        Self::new(
+            "consent_required",
+            "The Authorization Server requires End-User consent.",
+            400,
+        )
+    }
+
+    /// fosite's `request_forbidden` (CSRF cookie missing or wrong).
+    pub fn request_forbidden() -> Self {
+        Self::new("request_forbidden", "The request is not allowed.", 403)
+    }
+
+    /// fosite's `request_unauthorized` (expired login/consent request).
+    pub fn request_unauthorized() -> Self {
+        Self::new(
+            "request_unauthorized",
+            "The request could not be authorized.",
+            401,
+        )
+    }
+
+    /// OIDC Core §3.1.2.6 `registration_not_supported`.
+    pub fn registration_not_supported() -> Self {
+        Self::new(
+            "registration_not_supported",
+            "The OP does not support use of the registration parameter.",
+            400,
+        )
+    }
+
     pub fn conflict() -> Self {
         Self::new(
             "Unable to insert or update resource because a resource with that value exists already",

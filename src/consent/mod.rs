@@ -1,8 +1,10 @@
 //! Login and consent: the requests a login/consent UI answers through the admin API, the
 //! authentication sessions behind the `oauth2_authentication_session` cookie, and the decisions
 //! `/oauth2/auth` takes between them (`flow.rs`).
-//! May import: `client`, `token`, `crypto`, `error`.
+//! May import: `client`, `token`, `config`, `crypto`, `clock`, `error`.
 
+pub mod cookie;
+pub mod flow;
 pub mod model;
 pub mod store;
 
