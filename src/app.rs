@@ -2,6 +2,7 @@
 //! checked), [`start`] binds the configured ports and serves until SIGINT/SIGTERM.
 //! Nothing imports this module except `cli` and the tests.
 
+use crate::consent::cookie::CookieKeys;
 use crate::client;
 use crate::clock::Clock;
 use crate::config::{AccessTokenStrategy, Backend, Config, HashAlgorithm, Hashers};
@@ -88,6 +89,7 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
     let well_known: Arc<str> = serde_json::to_string(&discovery::document(&config))
         .map_err(|e| StartError(format!("cannot build the discovery document: {e}")))?
         .into();
+    let cookie_keys = Arc::new(cookie_keys(&config));
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -100,7 +102,19 @@ pub async fn build(config: Config, clock: Clock) -> Result<AppState, StartError>
         engine: Arc::new(engine),
         secrets: Arc::new(ClientAuthCache::default()),
         well_known,
+        cookie_keys,
     })
+}
+
+/// Flow cookies are signed with `secrets.cookie`, or `secrets.system` when that is unset.
+fn cookie_keys(config: &Config) -> CookieKeys {
+    let secrets = if config.secrets.cookie.is_empty() {
+        &config.secrets.system
+    } else {
+        &config.secrets.cookie
+    };
+    let secrets: Vec<&str> = secrets.iter().map(|s| s.expose()).collect();
+    CookieKeys::new(&secrets)
 }
 
 /// The token engine, keyed by `secrets.system`.

@@ -62,6 +62,8 @@ pub struct AppState {
     pub secrets: Arc<ClientAuthCache>,
     /// The discovery document, serialized once.
     pub well_known: Arc<str>,
+    /// Signs the login/consent flow's cookies.
+    pub cookie_keys: Arc<crate::consent::cookie::CookieKeys>,
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are), for

@@ -2,6 +2,7 @@
 //! Each grant lives in `grant/` (validate, then issue through the token engine).
 //! May import: `client`, `token`, `jwk`, `config`, `crypto`, `error`.
 
+// pub mod authorize; (lands with TokenEngine::issue_code)
 pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
@@ -32,13 +33,16 @@ pub struct Ctx<'a, S> {
     pub http: &'a reqwest::Client,
 }
 
-/// A token request: the form of `POST /oauth2/token`, repeated parameters kept.
-#[derive(Debug, Default)]
-pub struct TokenRequest {
+/// Request parameters (a form or a query), repeated parameters kept.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
     pub params: Vec<(String, String)>,
 }
 
-impl TokenRequest {
+/// A token request: the form of `POST /oauth2/token`.
+pub type TokenRequest = Params;
+
+impl Params {
     /// The single value of `name`; a repeated parameter is an error (RFC 6749 §3.2).
     pub fn one(&self, name: &str) -> Result<Option<&str>, Error> {
         let mut values = self
