@@ -237,6 +237,15 @@ impl Error {
         )
     }
 
+    /// fosite's `insufficient_entropy` (a short `nonce`).
+    pub fn insufficient_entropy() -> Self {
+        Self::new(
+            "insufficient_entropy",
+            "The request used a security parameter (e.g., anti-replay, anti-csrf) with insufficient entropy.",
+            400,
+        )
+    }
+
     /// OIDC Core §3.1.2.6 `login_required` (fosite's text).
     pub fn login_required() -> Self {
         Self::new(

@@ -313,13 +313,13 @@ pub async fn verify_login(
                 .hint("The login verifier is unknown or the login request was not answered."))
         }
         Err(StoreError::Conflict) => {
-            return Err(Error::invalid_request().hint("The login verifier has already been used."))
+            return Err(Error::access_denied().hint("The login verifier has already been used."))
         }
         Err(e) => return Err(storage(e)),
     };
     // Verifiers are bound to the flow's client: another client's verifier is worthless here.
     if login.client_id != req.client.client_id {
-        return Err(Error::access_denied()
+        return Err(Error::invalid_client()
             .hint("The login verifier belongs to a flow of another OAuth 2.0 Client."));
     }
     if let Some(error) = &handled.error {
@@ -513,14 +513,12 @@ pub async fn verify_consent(
                 .hint("The consent verifier is unknown or the consent request was not answered."))
         }
         Err(StoreError::Conflict) => {
-            return Err(
-                Error::invalid_request().hint("The consent verifier has already been used.")
-            )
+            return Err(Error::access_denied().hint("The consent verifier has already been used."))
         }
         Err(e) => return Err(storage(e)),
     };
     if consent.client_id != req.client.client_id {
-        return Err(Error::access_denied()
+        return Err(Error::invalid_client()
             .hint("The consent verifier belongs to a flow of another OAuth 2.0 Client."));
     }
     if clock::later(consent.requested_at, env.config.ttl.login_consent_request) < now {
