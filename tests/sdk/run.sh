@@ -4,8 +4,10 @@
 # database. Builds nothing: the binary comes from $PORTCULLIS_BIN (default
 # target/debug/portcullis). Needs python3 (with venv) and, for the second run, psql and a
 # PostgreSQL on 127.0.0.1:5432 with trust auth for `postgres` (PORTCULLIS_SDK_PG_HOST/PORT/USER
-# override). Exits non-zero if either pytest run fails.
+# override). Exits non-zero if either pytest run fails. Arguments are passed on to pytest
+# (e.g. `bash tests/sdk/run.sh -k flow -x`).
 set -euo pipefail
+PYTEST_ARGS=("$@")
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
@@ -82,6 +84,11 @@ for s in socks:
 }
 
 # Starts "$BIN serve all <flags>" with the given extra env, waits for /health/ready (30s).
+# The issuer is the public listener's real address, so every URL the server derives from it
+# (urls.self.public = issuer: the authorization, token, userinfo and JWKS endpoints, the
+# login/consent fallbacks under /oauth2/fallbacks/, the request_url of a login request) is
+# one the tests can follow. urls.login/consent stay unset: test_flow.py reads the challenge
+# from the redirect to the fallback page, so no UI server is needed.
 start_server() {
     local label="$1"
     shift
@@ -90,6 +97,7 @@ start_server() {
     env "$@" \
         SERVE_PUBLIC_PORT="$PUBLIC_PORT" SERVE_ADMIN_PORT="$ADMIN_PORT" \
         SERVE_PUBLIC_HOST=127.0.0.1 SERVE_ADMIN_HOST=127.0.0.1 \
+        URLS_SELF_ISSUER="http://127.0.0.1:$PUBLIC_PORT/" \
         "$BIN" serve all "${SERVE_FLAGS[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
     ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
@@ -116,7 +124,7 @@ run_pytest() {
     local label="$1" rc=0
     echo "-- pytest against portcullis ($label) at $ADMIN_URL (public $PUBLIC_URL)"
     PORTCULLIS_ADMIN_URL="$ADMIN_URL" PORTCULLIS_PUBLIC_URL="$PUBLIC_URL" \
-        "$PY" -m pytest -q -p no:cacheprovider tests/sdk || rc=$?
+        "$PY" -m pytest -q -p no:cacheprovider tests/sdk "${PYTEST_ARGS[@]}" || rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "SDK interop ($label) failed; server log: $LOG_DIR/$label.log" >&2
     fi

@@ -75,8 +75,8 @@ def discovery(public_url):
 
 @pytest.fixture(scope="module")
 def token_url(public_url):
-    """Where the token endpoint listens (the discovery document names it by `urls.self.public`,
-    `localhost`; the listener is bound to 127.0.0.1)."""
+    """Where the token endpoint listens: the listener's address, which run.sh also makes the
+    issuer, so the discovery document names the same URL."""
     return f"{public_url}/oauth2/token"
 
 
@@ -448,9 +448,9 @@ def test_authlib_private_key_jwt(admin, admin_url, token_url, cleanup, discovery
     assert admin.get_o_auth2_client(client_id).to_dict()["jwks"] == {"keys": [public_jwk]}
 
     # The assertion's `aud` is the token endpoint as the server names it in its discovery
-    # document (RFC 7523 §3; what a client configured from discovery uses), although the
-    # request goes to the listener's address.
+    # document (RFC 7523 §3; what a client configured from discovery uses).
     audience = discovery["token_endpoint"]
+    assert audience == token_url
     before = int(time.time())
     issued = []
     for headers in ({"kid": kid}, None):  # with the key's kid, and without any kid
