@@ -126,6 +126,7 @@ fn token_engine(config: &Config, keys: &Arc<KeyManager>) -> Result<TokenEngine, 
     let lifetimes = Lifetimes {
         access_token: config.ttl.access_token,
         refresh_token: config.ttl.refresh_token.duration(),
+        auth_code: config.ttl.auth_code,
     };
     let jwt = (config.strategies.access_token == AccessTokenStrategy::Jwt).then(|| JwtStrategy {
         keys: keys.clone(),

@@ -7,7 +7,9 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
 pub mod grant;
+pub mod id_token;
 pub mod introspect;
+pub mod pkce;
 pub mod revoke;
 pub mod scope;
 
@@ -15,7 +17,7 @@ use crate::client::ClientStore;
 use crate::config::Config;
 use crate::crypto::hasher::Hasher;
 use crate::error::Error;
-use crate::jwk::KeyStore;
+use crate::jwk::{KeyManager, KeyStore};
 use crate::token::{TokenEngine, TokenStore};
 use chrono::{DateTime, Utc};
 use client_assertion::JtiStore;
@@ -26,6 +28,8 @@ use serde::Serialize;
 pub struct Ctx<'a, S> {
     pub store: &'a S,
     pub engine: &'a TokenEngine,
+    /// Signs ID tokens.
+    pub keys: &'a KeyManager,
     pub hasher: &'a Hasher,
     pub secrets: &'a ClientAuthCache,
     pub config: &'a Config,
@@ -99,6 +103,7 @@ pub async fn token<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
     let client = client_auth::authenticate(ctx, creds, Endpoint::Token, now).await?;
     match grant_type {
         "client_credentials" => grant::client_credentials::handle(ctx, &client, req, now).await,
+        "authorization_code" => grant::authorization_code::handle(ctx, &client, req, now).await,
         "refresh_token" => grant::refresh_token::handle(ctx, &client, req, now).await,
         other => Err(Error::unsupported_grant_type()
             .hint(format!("The grant type '{other}' is not supported here."))),

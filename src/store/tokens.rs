@@ -1,4 +1,5 @@
-//! `TokenStore` on both backends. Lists are JSON text; times are UTC `TIMESTAMP`s.
+//! `TokenStore` on both backends: access and refresh tokens, authorization codes. Lists are
+//! JSON text; times are UTC `TIMESTAMP`s.
 
 use super::{map_err, Db};
 use crate::error::StoreError;
@@ -63,8 +64,17 @@ impl From<TokenRow> for TokenRecord {
 }
 
 fn insert_sql(kind: TokenKind) -> String {
-    format!("INSERT INTO {} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", table(kind))
+    insert_into(table(kind))
 }
+
+fn insert_into(table: &str) -> String {
+    format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+}
+
+const CODE_TABLE: &str = "hydra_oauth2_code";
+/// The claim on a code: of concurrent spends exactly one sees the row active and gets it back.
+const SPEND_CODE: &str =
+    "UPDATE hydra_oauth2_code SET active = $2 WHERE signature = $1 AND active = $3 RETURNING signature";
 
 /// Binds a record in `COLUMNS` order.
 macro_rules! bind_token {
@@ -137,6 +147,46 @@ where
     Ok(true)
 }
 
+/// A code exchange's statements on one transaction connection; false when the code was spent.
+async fn exchange<DB>(
+    conn: &mut DB::Connection,
+    code: &str,
+    access: &TokenRecord,
+    refresh: Option<&TokenRecord>,
+) -> Result<bool, sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<NaiveDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let spent = sqlx::query_scalar::<DB, String>(SPEND_CODE)
+        .bind(code)
+        .bind(false)
+        .bind(true)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if spent.is_none() {
+        return Ok(false);
+    }
+    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Access)), access)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(refresh) = refresh {
+        bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Refresh)), refresh)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(true)
+}
+
 impl TokenStore for Db {
     async fn insert_token(&self, kind: TokenKind, t: &TokenRecord) -> Result<(), StoreError> {
         let sql = insert_sql(kind);
@@ -182,6 +232,61 @@ impl TokenStore for Db {
                 super::commit_if(tx, done).await
             }
         }
+    }
+
+    async fn insert_code(&self, code: &TokenRecord) -> Result<(), StoreError> {
+        let sql = insert_into(CODE_TABLE);
+        crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), code)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(map_err)
+    }
+
+    async fn get_code(&self, signature: &str) -> Result<TokenRecord, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM {CODE_TABLE} WHERE signature = $1");
+        let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(signature)
+            .fetch_one(pool)
+            .await)
+        .map_err(map_err)?;
+        Ok(row.into())
+    }
+
+    async fn exchange_code(
+        &self,
+        signature: &str,
+        access: &TokenRecord,
+        refresh: Option<&TokenRecord>,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(map_err)?;
+                let done = exchange::<sqlx::Postgres>(&mut tx, signature, access, refresh)
+                    .await
+                    .map_err(map_err)?;
+                super::commit_if(tx, done).await
+            }
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(map_err)?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                let done = exchange::<sqlx::Sqlite>(&mut tx, signature, access, refresh)
+                    .await
+                    .map_err(map_err)?;
+                super::commit_if(tx, done).await
+            }
+        }
+    }
+
+    async fn spend_code(&self, signature: &str) -> Result<bool, StoreError> {
+        let spent: Option<String> = crate::on_pool!(self, |pool| sqlx::query_scalar(SPEND_CODE)
+            .bind(signature)
+            .bind(false)
+            .bind(true)
+            .fetch_optional(pool)
+            .await)
+        .map_err(map_err)?;
+        Ok(spent.is_some())
     }
 
     async fn revoke_grant(&self, request_id: &str) -> Result<(), StoreError> {

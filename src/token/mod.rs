@@ -3,6 +3,7 @@
 //! decide *what* to issue; the engine decides *how*.
 //! May import: `crypto`, `jwk`, `error`.
 
+mod code;
 pub mod janitor;
 pub mod jwt;
 pub mod opaque;
@@ -82,6 +83,7 @@ pub struct Lifetimes {
     pub access_token: std::time::Duration,
     /// `None`: refresh tokens never expire (`ttl.refresh_token: -1`).
     pub refresh_token: Option<std::time::Duration>,
+    pub auth_code: std::time::Duration,
 }
 
 pub struct TokenEngine {
@@ -143,6 +145,17 @@ impl TokenEngine {
         signature: String,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<TokenRecord, Error> {
+        self.record_with(grant, signature, expires_at, None)
+    }
+
+    /// A record whose session carries `code` (authorization codes only).
+    fn record_with(
+        &self,
+        grant: &Grant,
+        signature: String,
+        expires_at: Option<DateTime<Utc>>,
+        code: Option<CodeBinding>,
+    ) -> Result<TokenRecord, Error> {
         Ok(TokenRecord {
             signature,
             request_id: grant.request_id.clone(),
@@ -157,7 +170,7 @@ impl TokenEngine {
             session_data: self.seal_session(&Session {
                 ext: grant.ext.clone(),
                 id_token: grant.id_token.clone(),
-                code: None,
+                code,
             })?,
             expires_at,
             challenge_id: grant.challenge_id.clone(),

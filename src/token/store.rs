@@ -1,4 +1,5 @@
-//! The storage contract for issued tokens (tables `hydra_oauth2_access` / `_refresh`).
+//! The storage contract for issued tokens (tables `hydra_oauth2_access` / `_refresh`) and
+//! authorization codes (`hydra_oauth2_code`).
 //! Implemented in `store/tokens.rs`.
 
 use crate::error::StoreError;
@@ -56,6 +57,27 @@ pub trait TokenStore {
         refresh: &TokenRecord,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Stores a new authorization code (`hydra_oauth2_code`). `Conflict` if the signature exists.
+    fn insert_code(
+        &self,
+        code: &TokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The code stored under `signature`, active or spent, or `NotFound`.
+    fn get_code(
+        &self,
+        signature: &str,
+    ) -> impl Future<Output = Result<TokenRecord, StoreError>> + Send;
+    /// Spends the active code `signature` and stores the tokens issued for it, in one
+    /// transaction. False (and nothing written) when the code was no longer active: of
+    /// concurrent exchanges of one code exactly one wins.
+    fn exchange_code(
+        &self,
+        signature: &str,
+        access: &TokenRecord,
+        refresh: Option<&TokenRecord>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Spends the active code `signature` without issuing anything. False when it was spent.
+    fn spend_code(&self, signature: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Revokes a whole grant: deletes its access tokens, deactivates its refresh tokens.
     fn revoke_grant(&self, request_id: &str)
         -> impl Future<Output = Result<(), StoreError>> + Send;

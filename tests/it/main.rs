@@ -12,6 +12,7 @@ mod cli_token;
 mod client_assertion;
 mod client_store;
 mod clients;
+mod code_grant;
 mod deploy;
 mod health;
 mod keys;

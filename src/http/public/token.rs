@@ -15,6 +15,7 @@ pub fn ctx(s: &AppState) -> Ctx<'_, crate::store::Db> {
     Ctx {
         store: &s.db,
         engine: &s.engine,
+        keys: &s.keys,
         hasher: &s.hasher,
         secrets: &s.secrets,
         config: &s.config,

@@ -1,5 +1,6 @@
 //! One file per grant type, each validating its request and then issuing through the engine.
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
 

@@ -5,8 +5,9 @@ use super::require_grant_type;
 use crate::client::Client;
 use crate::error::Error;
 use crate::jwk::KeyStore;
+use crate::oauth2::id_token::{self, IssuedWith};
 use crate::oauth2::{scope, Ctx, TokenRequest, TokenResponse};
-use crate::token::{Grant, TokenKind, TokenStore};
+use crate::token::{Grant, IdTokenClaims, TokenKind, TokenStore};
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub async fn handle<S: TokenStore + KeyStore + Sync>(
@@ -88,6 +89,20 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         id_token: session.id_token,
         challenge_id: old.challenge_id.clone(),
     };
+    // OIDC Core §12.2: a refreshed ID token keeps the grant's claims (`sub`, `auth_time`,
+    // `acr`, `sid`, custom ones) with a new `iat`, `exp`, `jti` and `at_hash`; the nonce
+    // belonged to the authorization request and is not repeated.
+    let id_claims = grant
+        .id_token
+        .as_ref()
+        .filter(|_| grant.granted_scope.iter().any(|s| s == "openid"))
+        .map(|c| IdTokenClaims {
+            nonce: String::new(),
+            ..c.clone()
+        });
+    if let Some(claims) = &id_claims {
+        id_token::check(claims, now)?;
+    }
     let Some((access, refresh)) = ctx
         .engine
         .rotate(ctx.store, &old.signature, &grant, now)
@@ -97,13 +112,31 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         return Err(Error::invalid_request()
             .hint("The refresh token is being used by a concurrent request."));
     };
+    let id_token = match &id_claims {
+        Some(claims) => Some(
+            id_token::id_token(
+                ctx.keys,
+                ctx.store,
+                ctx.config,
+                claims,
+                &grant.client_id,
+                IssuedWith {
+                    access_token: Some(&access.token),
+                    code: None,
+                },
+                now,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     Ok(TokenResponse {
         access_token: access.token,
         expires_in: access
             .expires_at
             .map(|e| (e - now).num_seconds().max(0))
             .unwrap_or(0),
-        id_token: None,
+        id_token,
         refresh_token: Some(refresh.token),
         scope: grant.granted_scope.join(" "),
         token_type: "bearer",
