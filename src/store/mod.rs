@@ -5,6 +5,7 @@
 //! `error`, sqlx.
 
 mod clients;
+mod flows;
 mod janitor;
 mod jti;
 mod keys;

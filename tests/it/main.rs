@@ -14,6 +14,7 @@ mod client_store;
 mod clients;
 mod code_grant;
 mod deploy;
+mod flow_store;
 mod health;
 mod keys;
 mod layout;
