@@ -150,8 +150,13 @@ mod tests {
     fn names_follow_hydra_with_a_per_challenge_csrf_suffix() {
         let n = Names { insecure: true };
         assert_eq!(n.auth_session(), "oauth2_authentication_session_insecure");
-        assert!(n.login_csrf("abc").starts_with("oauth2_authentication_csrf_insecure_"));
+        assert!(n
+            .login_csrf("abc")
+            .starts_with("oauth2_authentication_csrf_insecure_"));
         assert_ne!(n.login_csrf("abc"), n.login_csrf("abd"));
-        assert_eq!(Names { insecure: false }.consent_csrf("x").len(), "oauth2_consent_csrf_".len() + 10);
+        assert_eq!(
+            Names { insecure: false }.consent_csrf("x").len(),
+            "oauth2_consent_csrf_".len() + 10
+        );
     }
 }

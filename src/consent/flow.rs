@@ -135,7 +135,11 @@ pub fn denied(d: &RequestDenied, default: &'static str) -> Error {
     } else {
         d.error.clone()
     };
-    let status = if d.status_code == 0 { 400 } else { d.status_code };
+    let status = if d.status_code == 0 {
+        400
+    } else {
+        d.status_code
+    };
     let mut e = Error::new(name, d.error_description.clone(), status);
     if !d.error_hint.is_empty() {
         e = e.hint(d.error_hint.clone());
@@ -251,15 +255,13 @@ pub async fn start_login(
     }
     if let (Some(s), Some(hint)) = (&reuse, &req.hint_subject) {
         if !hint_matches(store, env.config, &req.client, &s.subject, hint).await? {
-            return Err(Error::login_required().hint(
-                "The subject of the id_token_hint does not match the authenticated user.",
-            ));
+            return Err(Error::login_required()
+                .hint("The subject of the id_token_hint does not match the authenticated user."));
         }
     }
     if reuse.is_none() && req.prompt("none") {
-        return Err(Error::login_required().hint(
-            "Prompt 'none' was requested, but no existing login session was found.",
-        ));
+        return Err(Error::login_required()
+            .hint("Prompt 'none' was requested, but no existing login session was found."));
     }
     let session_id = match &reuse {
         Some(s) => s.id.clone(),
@@ -281,7 +283,10 @@ pub async fn start_login(
         csrf: random_hex(),
         requested_scope: req.requested_scope.clone(),
         requested_audience: req.requested_audience.clone(),
-        subject: reuse.as_ref().map(|s| s.subject.clone()).unwrap_or_default(),
+        subject: reuse
+            .as_ref()
+            .map(|s| s.subject.clone())
+            .unwrap_or_default(),
         request_url: req.request_url.clone(),
         skip: reuse.is_some(),
         client_id: req.client.client_id.clone(),
@@ -326,8 +331,9 @@ pub async fn verify_login(
         return Err(denied(error, "login request denied"));
     }
     if clock::later(login.requested_at, env.config.ttl.login_consent_request) < now {
-        return Err(Error::request_unauthorized()
-            .hint("The login request has expired, please try again."));
+        return Err(
+            Error::request_unauthorized().hint("The login request has expired, please try again.")
+        );
     }
     let csrf_name = env.names.login_csrf(&login.challenge);
     if env.cookie(&csrf_name).as_deref() != Some(login.csrf.as_str()) {
@@ -342,8 +348,12 @@ pub async fn verify_login(
         return Err(Error::server_error()
             .hint("The login was accepted for another subject than the remembered session's."));
     }
-    let subject_id =
-        subject_identifier(env.config, &req.client, &handled.subject, &handled.forced_subject_identifier)?;
+    let subject_id = subject_identifier(
+        env.config,
+        &req.client,
+        &handled.subject,
+        &handled.forced_subject_identifier,
+    )?;
     if let Err(e) = check_prompt(req, &handled, &login, &subject_id) {
         // A login that does not satisfy the request also ends the session (§4.4 step 7).
         store
@@ -386,7 +396,10 @@ pub async fn verify_login(
             // Not remembered: the browser forgets its previous session too.
             if let Some(previous) = env.cookie(&name) {
                 if previous != login.session_id {
-                    store.delete_auth_session(&previous).await.map_err(storage)?;
+                    store
+                        .delete_auth_session(&previous)
+                        .await
+                        .map_err(storage)?;
                 }
             }
             cookies.push(SetCookie::clear(name));
@@ -410,12 +423,14 @@ fn check_prompt(
     let rat = login.requested_at;
     if let Some(max_age) = req.max_age.filter(|m| *m > 0) {
         if auth_time + Duration::seconds(max_age) < rat {
-            return Err(Error::login_required()
-                .hint("The authentication time does not satisfy 'max_age'."));
+            return Err(
+                Error::login_required().hint("The authentication time does not satisfy 'max_age'.")
+            );
         }
     }
     if req.prompt("none") && auth_time > rat {
-        return Err(Error::login_required().hint("Prompt 'none' was requested, but the user had to log in."));
+        return Err(Error::login_required()
+            .hint("Prompt 'none' was requested, but the user had to log in."));
     }
     if req.prompt("login") && auth_time < rat {
         return Err(Error::login_required()
@@ -491,9 +506,17 @@ pub async fn start_consent(
         .await
         .map_err(storage)?;
     let mut cookies = auth.cookies.clone();
-    cookies.push(env.seal(env.names.consent_csrf(&consent.challenge), &consent.csrf, None));
+    cookies.push(env.seal(
+        env.names.consent_csrf(&consent.challenge),
+        &consent.csrf,
+        None,
+    ));
     Ok(Redirect {
-        to: with_param(&env.config.urls.consent, "consent_challenge", &consent.challenge),
+        to: with_param(
+            &env.config.urls.consent,
+            "consent_challenge",
+            &consent.challenge,
+        ),
         cookies,
     })
 }

@@ -1,8 +1,8 @@
 //! The OAuth 2.0 protocol: client authentication, the token endpoint's grants, introspection.
 //! Each grant lives in `grant/` (validate, then issue through the token engine).
-//! May import: `client`, `token`, `jwk`, `config`, `crypto`, `error`.
+//! May import: `client`, `consent`, `token`, `jwk`, `config`, `crypto`, `error`.
 
-// pub mod authorize; (lands with TokenEngine::issue_code)
+pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod pkce;
 pub mod revoke;
 pub mod scope;
+pub mod userinfo;
 
 use crate::client::ClientStore;
 use crate::config::Config;

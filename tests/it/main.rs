@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod authorize;
 mod cli;
 mod cli_clients;
 mod cli_keys;

@@ -1,6 +1,7 @@
 //! Routes of the public listener (port 4444). Handlers for the OAuth 2.0 and OpenID Connect
 //! endpoints live in files beside this one, one per endpoint family.
 
+mod authorize;
 mod discovery;
 mod revoke;
 mod token;
@@ -29,6 +30,14 @@ pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
         None => cors_aware,
     };
     Router::new()
+        .route(
+            "/oauth2/auth",
+            get(authorize::oauth2_auth_get).post(authorize::oauth2_auth_post),
+        )
+        .route("/oauth2/fallbacks/error", get(authorize::fallback_error))
+        .route("/oauth2/fallbacks/login", get(authorize::fallback_unconfigured))
+        .route("/oauth2/fallbacks/consent", get(authorize::fallback_unconfigured))
+        .route("/oauth2/fallbacks/logout", get(authorize::fallback_unconfigured))
         .route("/health/alive", get(health::is_instance_alive))
         .route("/health/ready", get(health::is_instance_ready_public))
         .merge(cors_aware)

@@ -2,6 +2,7 @@
 //! (a fresh SQLite file or a fresh PostgreSQL database per test), spoken to over HTTP.
 
 pub mod db;
+pub mod flow;
 pub mod output;
 pub mod proxy;
 

@@ -1,0 +1,192 @@
+//! `GET`/`POST /oauth2/auth` (hydra-reference §2.2, §4) and the built-in fallback pages that
+//! `urls.login`, `urls.consent` and `urls.error` point to when they are not configured.
+
+use crate::config::{Config, SameSite};
+use crate::consent::cookie::SetCookie;
+use crate::http::AppState;
+use crate::oauth2::authorize::{self, request::AuthorizeRequest, Answer, AuthorizeCtx};
+use crate::oauth2::Params;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+fn pairs(text: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The request's cookies, name → value (the first of duplicates wins).
+fn jar(headers: &HeaderMap) -> HashMap<String, String> {
+    let mut jar = HashMap::new();
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for part in text.split(';') {
+            if let Some((name, value)) = part.trim().split_once('=') {
+                jar.entry(name.to_string())
+                    .or_insert_with(|| value.trim_matches('"').to_string());
+            }
+        }
+    }
+    jar
+}
+
+/// `Set-Cookie` for one flow cookie: `HttpOnly`, `Path=/`, `Secure` unless plain HTTP is
+/// forced, SameSite per `serve.cookies.same_site_mode` (`None` becomes `Lax` over plain HTTP,
+/// hydra-reference §4.8).
+fn set_cookie(c: &SetCookie, config: &Config) -> String {
+    let insecure = config.force_http();
+    let same_site = match config.serve.cookies.same_site_mode {
+        Some(SameSite::Strict) => "Strict",
+        Some(SameSite::None) | None if !insecure => "None",
+        _ => "Lax",
+    };
+    let mut out = format!(
+        "{}={}; Path=/; HttpOnly; SameSite={same_site}",
+        c.name, c.value
+    );
+    if !insecure {
+        out.push_str("; Secure");
+    }
+    match c.max_age {
+        Some(0) => out.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+        Some(n) => out.push_str(&format!("; Max-Age={n}")),
+        None => {}
+    }
+    out
+}
+
+fn render(answer: Answer, config: &Config) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(answer.location.as_str()) {
+        headers.insert(header::LOCATION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for c in &answer.cookies {
+        if let Ok(v) = HeaderValue::from_str(&set_cookie(c, config)) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+async fn handle(s: &AppState, req: AuthorizeRequest, headers: &HeaderMap) -> Response {
+    let ctx = AuthorizeCtx {
+        store: &s.db,
+        engine: &s.engine,
+        keys: &s.keys,
+        config: &s.config,
+        cookie_keys: &s.cookie_keys,
+    };
+    let answer = authorize::authorize(&ctx, &req, &jar(headers), s.clock.now()).await;
+    render(answer, &s.config)
+}
+
+/// `GET /oauth2/auth`.
+pub async fn oauth2_auth_get(
+    State(s): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let raw_query = query.unwrap_or_default();
+    let req = AuthorizeRequest {
+        params: Params {
+            params: pairs(&raw_query),
+        },
+        raw_query,
+    };
+    handle(&s, req, &headers).await
+}
+
+/// `POST /oauth2/auth`: query and form parameters together; only the query becomes part of
+/// the login request's `request_url`, as in Hydra.
+pub async fn oauth2_auth_post(
+    State(s): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_query = query.unwrap_or_default();
+    let mut params = pairs(&raw_query);
+    params.extend(pairs(&String::from_utf8_lossy(&body)));
+    let req = AuthorizeRequest {
+        params: Params { params },
+        raw_query,
+    };
+    handle(&s, req, &headers).await
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: String) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n<h1>{}</h1>\n{body}</body></html>\n",
+        escape(title),
+        escape(title)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html;charset=UTF-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// `GET /oauth2/fallbacks/error`: the built-in error page (`urls.error` unset). Every
+/// reflected value is HTML-escaped.
+pub async fn fallback_error(RawQuery(query): RawQuery) -> Response {
+    let params = pairs(&query.unwrap_or_default());
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| escape(v))
+            .unwrap_or_default()
+    };
+    page(
+        "An error occurred",
+        format!(
+            "<p><code>{}</code></p>\n<p>{}</p>\n<p>{}</p>\n",
+            get("error"),
+            get("error_description"),
+            get("error_hint")
+        ),
+    )
+}
+
+/// `GET /oauth2/fallbacks/login|consent|logout`: shown when the corresponding `urls.*` key is
+/// not configured.
+pub async fn fallback_unconfigured(uri: axum::http::Uri) -> Response {
+    let what = uri
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    page(
+        &format!("The {what} provider is not configured"),
+        format!(
+            "<p>This server has no {what} user interface. Set <code>urls.{what}</code> in the configuration (environment variable <code>URLS_{}</code>) to the address of your {what} app.</p>\n",
+            escape(&what.to_uppercase())
+        ),
+    )
+}
