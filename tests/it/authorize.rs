@@ -310,7 +310,14 @@ on_both_backends! {
             let (status, location) = browser.get(&t.auth_url(&q)).await;
             assert_eq!(status, 302, "{extra:?}");
             let location = location.unwrap();
-            let param = |n: &str| location.query_pairs().find(|(k, _)| k == n).map(|(_, v)| v.into_owned());
+            let fragment = location.fragment().unwrap_or_default().to_string();
+            let param = |n: &str| {
+                location
+                    .query_pairs()
+                    .chain(url::form_urlencoded::parse(fragment.as_bytes()))
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.into_owned())
+            };
             assert_eq!(param("error").as_deref(), Some(error), "{extra:?} -> {location}");
             if to_client {
                 assert!(location.as_str().starts_with(CB), "{extra:?} -> {location}");

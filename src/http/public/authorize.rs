@@ -4,6 +4,7 @@
 use crate::config::{Config, SameSite};
 use crate::consent::cookie::SetCookie;
 use crate::http::AppState;
+use crate::oauth2::authorize::response::Delivery;
 use crate::oauth2::authorize::{self, request::AuthorizeRequest, Answer, AuthorizeCtx};
 use crate::oauth2::Params;
 use axum::body::Bytes;
@@ -59,11 +60,17 @@ fn set_cookie(c: &SetCookie, config: &Config) -> String {
 }
 
 fn render(answer: Answer, config: &Config) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
+    let mut response = match answer.delivery {
+        Delivery::Redirect(location) => {
+            let mut response = StatusCode::FOUND.into_response();
+            if let Ok(v) = HeaderValue::from_str(location.as_str()) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Delivery::FormPost { action, params } => form_post(&action, &params),
+    };
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(answer.location.as_str()) {
-        headers.insert(header::LOCATION, v);
-    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for c in &answer.cookies {
         if let Ok(v) = HeaderValue::from_str(&set_cookie(c, config)) {
@@ -71,6 +78,33 @@ fn render(answer: Answer, config: &Config) -> Response {
         }
     }
     response
+}
+
+/// OAuth 2.0 Form Post Response Mode §2: a page that POSTs the response to the client as soon
+/// as it loads (a button when scripts are off). Every value is HTML-escaped.
+fn form_post(action: &url::Url, params: &[(String, String)]) -> Response {
+    let inputs: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>\n",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Submit This Form</title></head>\n<body onload=\"javascript:document.forms[0].submit()\">\n<form method=\"post\" action=\"{}\">\n{inputs}<noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n</body></html>\n",
+        escape(action.as_str())
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html;charset=UTF-8"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 async fn handle(s: &AppState, req: AuthorizeRequest, headers: &HeaderMap) -> Response {

@@ -2,7 +2,7 @@
 //! §2.2 `/oauth2/auth`), each a short function starting with the rule it enforces. Until the
 //! redirect URI is validated, errors go to `urls.error`; after, to the client.
 
-use super::request::{AuthorizeRequest, ResponseMode, Validated};
+use super::request::{AuthorizeRequest, ResponseMode, ResponseType, Validated};
 use crate::client::{Client, ClientStore};
 use crate::config::Config;
 use crate::consent::OidcContext;
@@ -48,23 +48,37 @@ pub async fn validate(
         .flatten()
         .unwrap_or_default()
         .to_string();
-    let to_client = |error: Error| Rejection::Client {
-        error,
-        redirect_uri: redirect_uri.clone(),
-        mode: mode.unwrap_or(ResponseMode::Query),
-        state: state.clone(),
+    // Until the response type is known, errors use the requested mode, else the fragment
+    // unless only `code` was asked for (never the query for a token).
+    let code_only = p.list("response_type") == ["code"];
+    let guessed = match mode {
+        Some(ResponseMode::Query) | None if code_only => ResponseMode::Query,
+        Some(ResponseMode::Query) | None => ResponseMode::Fragment,
+        Some(m) => m,
     };
-    let scope = check_scope(config, &client, p).map_err(to_client)?;
-    let audience = check_audience(&client, p).map_err(to_client)?;
-    check_registration(p).map_err(to_client)?;
-    check_response_type(&client, p).map_err(to_client)?;
-    let response_mode = check_response_mode(mode).map_err(to_client)?;
-    check_state(&state).map_err(to_client)?;
-    let nonce = check_nonce(p).map_err(to_client)?;
-    let prompt = check_prompt(p).map_err(to_client)?;
-    let max_age = check_max_age(p).map_err(to_client)?;
-    let code_challenge = check_pkce(config, &client, p).map_err(to_client)?;
-    let (hint_subject, hint_claims) = check_id_token_hint(hint_keys, p).map_err(to_client)?;
+    let to_client_in = |mode: ResponseMode| {
+        let redirect_uri = redirect_uri.clone();
+        let state = state.clone();
+        move |error: Error| Rejection::Client {
+            error,
+            redirect_uri: redirect_uri.clone(),
+            mode,
+            state: state.clone(),
+        }
+    };
+    let to_client = to_client_in(guessed);
+    let scope = check_scope(config, &client, p).map_err(&to_client)?;
+    let audience = check_audience(&client, p).map_err(&to_client)?;
+    check_registration(p).map_err(&to_client)?;
+    let response_type = check_response_type(&client, &scope, p).map_err(&to_client)?;
+    let response_mode = check_response_mode(response_type, mode).map_err(&to_client)?;
+    let to_client = to_client_in(response_mode);
+    check_state(&state).map_err(&to_client)?;
+    let nonce = check_nonce(response_type, p).map_err(&to_client)?;
+    let prompt = check_prompt(p).map_err(&to_client)?;
+    let max_age = check_max_age(p).map_err(&to_client)?;
+    let code_challenge = check_pkce(config, &client, p).map_err(&to_client)?;
+    let (hint_subject, hint_claims) = check_id_token_hint(hint_keys, p).map_err(&to_client)?;
     let one = |name: &str| p.one(name).ok().flatten().unwrap_or_default().to_string();
     let oidc_context = OidcContext {
         acr_values: p.list("acr_values"),
@@ -79,6 +93,7 @@ pub async fn validate(
         client,
         redirect_uri,
         redirect_explicit,
+        response_type,
         response_mode,
         state,
         nonce,
@@ -155,13 +170,14 @@ fn check_request_object(p: &Params) -> Result<(), Error> {
     Ok(())
 }
 
-/// OAuth 2.0 Multiple Response Types §2.1: `response_mode` is `query`, `fragment`, or absent.
-/// (`form_post` arrives with the implicit and hybrid flows.)
+/// OAuth 2.0 Multiple Response Types §2.1 and Form Post Response Mode: `response_mode` is
+/// `query`, `fragment`, `form_post`, or absent.
 fn check_response_mode_syntax(p: &Params) -> Result<Option<ResponseMode>, Error> {
     match p.one("response_mode")?.unwrap_or_default() {
         "" => Ok(None),
         "query" => Ok(Some(ResponseMode::Query)),
         "fragment" => Ok(Some(ResponseMode::Fragment)),
+        "form_post" => Ok(Some(ResponseMode::FormPost)),
         other => Err(Error::unsupported_response_mode()
             .hint(format!("Request with unsupported response_mode '{other}'."))),
     }
@@ -263,9 +279,14 @@ fn check_registration(p: &Params) -> Result<(), Error> {
 }
 
 /// RFC 6749 §3.1.1: `response_type` is REQUIRED and must be one the client registered
-/// (compared as a set of space-separated values). Only `code` is served here; the implicit and
-/// hybrid types arrive with their own flows.
-fn check_response_type(client: &Client, p: &Params) -> Result<(), Error> {
+/// (compared as a set of space-separated values); OIDC Core §3.2/§3.3: `id_token` needs the
+/// `openid` scope; hydra-reference §5.5: a code needs the `authorization_code` grant, a token
+/// or ID token from the authorization endpoint the `implicit` grant.
+fn check_response_type(
+    client: &Client,
+    scope: &[String],
+    p: &Params,
+) -> Result<ResponseType, Error> {
     let mut requested = p.list("response_type");
     requested.sort();
     if requested.is_empty() {
@@ -283,18 +304,52 @@ fn check_response_type(client: &Client, p: &Params) -> Result<(), Error> {
             requested.join(" ")
         )));
     }
-    if requested != ["code"] {
-        return Err(Error::unsupported_response_type().hint(format!(
-            "The response_type '{}' is not supported by this server.",
-            requested.join(" ")
-        )));
+    let mut rt = ResponseType::default();
+    for value in &requested {
+        match value.as_str() {
+            "code" => rt.code = true,
+            "token" => rt.token = true,
+            "id_token" => rt.id_token = true,
+            other => {
+                return Err(Error::unsupported_response_type().hint(format!(
+                    "The response_type value '{other}' is not supported."
+                )))
+            }
+        }
     }
-    Ok(())
+    if rt.id_token && !scope.iter().any(|s| s == "openid") {
+        return Err(Error::unsupported_response_type()
+            .hint("The response_type 'id_token' requires the 'openid' scope."));
+    }
+    let grants = client.data.effective_grant_types();
+    let has = |g: &str| grants.iter().any(|x| x == g);
+    if rt.code && !has("authorization_code") {
+        return Err(Error::unauthorized_client().hint(
+            "The OAuth 2.0 Client is not allowed to use the 'authorization_code' grant type.",
+        ));
+    }
+    if (rt.token || rt.id_token) && !has("implicit") {
+        return Err(Error::unauthorized_client()
+            .hint("The OAuth 2.0 Client is not allowed to use the 'implicit' grant type."));
+    }
+    Ok(rt)
 }
 
-/// OAuth 2.0 Multiple Response Types §2.1: `code` answers in the query unless asked otherwise.
-fn check_response_mode(mode: Option<ResponseMode>) -> Result<ResponseMode, Error> {
-    Ok(mode.unwrap_or(ResponseMode::Query))
+/// OAuth 2.0 Multiple Response Types §2.1 and §5: `code` alone answers in the query by
+/// default, anything with a token in the fragment; a token must never travel in a query.
+fn check_response_mode(
+    rt: ResponseType,
+    mode: Option<ResponseMode>,
+) -> Result<ResponseMode, Error> {
+    match mode {
+        None if rt.code_only() => Ok(ResponseMode::Query),
+        None => Ok(ResponseMode::Fragment),
+        Some(ResponseMode::Query) if !rt.code_only() => Err(Error::unsupported_response_mode()
+            .hint(
+                "Insecure response_mode 'query': tokens must not be delivered in a query string.",
+            )),
+        Some(m) => Ok(m),
+    }
 }
 
 /// fosite: `state` must carry at least 8 characters of entropy.
@@ -308,9 +363,15 @@ fn check_state(state: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// fosite (`insufficient_entropy`): a present `nonce` must carry at least 8 characters.
-fn check_nonce(p: &Params) -> Result<String, Error> {
+/// OIDC Core §3.2.2.1, §3.3.2.11: `nonce` is REQUIRED when an ID token comes from the
+/// authorization endpoint; fosite (`insufficient_entropy`): a present one carries at least 8
+/// characters.
+fn check_nonce(rt: ResponseType, p: &Params) -> Result<String, Error> {
     let nonce = p.one("nonce")?.unwrap_or_default();
+    if nonce.is_empty() && rt.id_token {
+        return Err(Error::invalid_request()
+            .hint("Parameter 'nonce' must be set when requesting an ID token from the authorization endpoint."));
+    }
     if !nonce.is_empty() && nonce.chars().count() < 8 {
         return Err(Error::insufficient_entropy().hint(
             "Parameter 'nonce' is set but does not satisfy the minimum entropy of 8 characters.",

@@ -1,7 +1,8 @@
 //! The authorization endpoint (`/oauth2/auth`, hydra-reference §2.2, §4): checks the request
 //! (`checks.rs`), walks the login → consent state machine (`consent::flow`), and when consent
-//! is given issues the authorization code through the token engine (`response.rs` writes the
-//! redirect). Every outcome is a redirect with cookies; the HTTP layer only renders it.
+//! is given issues what the response type asks for — a code, an access token, an ID token —
+//! through the token engine (`response.rs` shapes the delivery: query, fragment or form post).
+//! The HTTP layer only renders the answer.
 
 pub mod checks;
 pub mod request;
@@ -14,11 +15,13 @@ use crate::consent::flow::{self, Consented, FlowEnv, FlowRequest};
 use crate::consent::ConsentStore;
 use crate::error::Error;
 use crate::jwk::{KeyManager, KeyStore, ID_TOKEN_SET};
+use crate::oauth2::id_token::{self, IssuedWith};
 use crate::oauth2::scope;
 use crate::token::{CodeBinding, Grant, IdTokenClaims, TokenEngine, TokenStore};
 use checks::Rejection;
 use chrono::{DateTime, SubsecRound, Utc};
 use request::{AuthorizeRequest, Validated};
+use response::Delivery;
 use std::collections::HashMap;
 use url::{Host, Url};
 
@@ -34,8 +37,17 @@ pub struct AuthorizeCtx<'a, S> {
 /// Where the browser goes next, and the cookies it gets on the way.
 #[derive(Debug, Clone)]
 pub struct Answer {
-    pub location: Url,
+    pub delivery: Delivery,
     pub cookies: Vec<SetCookie>,
+}
+
+impl Answer {
+    fn redirect(to: Url, cookies: Vec<SetCookie>) -> Answer {
+        Answer {
+            delivery: Delivery::Redirect(to),
+            cookies,
+        }
+    }
 }
 
 /// The public URL of this endpoint (`webfinger.oidc_discovery.auth_url` or
@@ -80,7 +92,7 @@ where
             state,
         }) => {
             return Answer {
-                location: response::to_client(&error, config, &redirect_uri, mode, &state),
+                delivery: response::to_client(&error, config, &redirect_uri, mode, &state),
                 cookies: Vec::new(),
             }
         }
@@ -88,7 +100,7 @@ where
     match run(ctx, req, &v, jar, now).await {
         Ok(answer) => answer,
         Err(e) => Answer {
-            location: response::to_client(&e, config, &v.redirect_uri, v.response_mode, &v.state),
+            delivery: response::to_client(&e, config, &v.redirect_uri, v.response_mode, &v.state),
             cookies: Vec::new(),
         },
     }
@@ -96,7 +108,7 @@ where
 
 fn error_page(e: &Error, config: &Config) -> Answer {
     Answer {
-        location: response::to_error_page(e, config),
+        delivery: response::to_error_page(e, config),
         cookies: Vec::new(),
     }
 }
@@ -159,16 +171,10 @@ where
             now,
         )
         .await?;
-        return Ok(Answer {
-            location: redirect.to,
-            cookies: redirect.cookies,
-        });
+        return Ok(Answer::redirect(redirect.to, redirect.cookies));
     }
     let redirect = flow::start_login(ctx.store, &env, &flow_req, now).await?;
-    Ok(Answer {
-        location: redirect.to,
-        cookies: redirect.cookies,
-    })
+    Ok(Answer::redirect(redirect.to, redirect.cookies))
 }
 
 /// Consent was given: issue the code and send it to the client (§4.5 "Then the authorization
@@ -228,25 +234,66 @@ where
         id_token,
         challenge_id: Some(c.consent.challenge.clone()),
     };
-    let binding = CodeBinding {
-        redirect_uri: v.redirect_explicit.then(|| v.redirect_uri.to_string()),
-        code_challenge: v.code_challenge.clone(),
-    };
-    let code = ctx
-        .engine
-        .issue_code(ctx.store, &grant, binding, now)
+    let rt = v.response_type;
+    let mut params: Vec<(&str, String)> = Vec::new();
+    let mut code = None;
+    if rt.code {
+        let binding = CodeBinding {
+            redirect_uri: v.redirect_explicit.then(|| v.redirect_uri.to_string()),
+            code_challenge: v.code_challenge.clone(),
+        };
+        let issued = ctx
+            .engine
+            .issue_code(ctx.store, &grant, binding, now)
+            .await?;
+        code = Some(issued.token);
+    }
+    let mut access = None;
+    if rt.token {
+        // OIDC Core §3.2.2.5 / RFC 6749 §4.2.2: the implicit grant never gets a refresh token.
+        let issued = ctx
+            .engine
+            .issue_access_token(ctx.store, &grant, now)
+            .await?;
+        let expires_in = issued
+            .expires_at
+            .map(|e| (e - now).num_seconds().max(0))
+            .unwrap_or(0);
+        params.push(("token_type", "bearer".to_string()));
+        params.push(("expires_in", expires_in.to_string()));
+        access = Some(issued.token);
+    }
+    if rt.id_token {
+        let Some(claims) = &grant.id_token else {
+            return Err(Error::invalid_scope()
+                .hint("An ID token was requested but the 'openid' scope was not granted."));
+        };
+        let with = IssuedWith {
+            access_token: access.as_deref(),
+            code: code.as_deref(),
+        };
+        let token = id_token::id_token(
+            ctx.keys,
+            ctx.store,
+            ctx.config,
+            claims,
+            &grant.client_id,
+            with,
+            now,
+        )
         .await?;
-    let location = response::deliver(
-        &v.redirect_uri,
-        v.response_mode,
-        &[
-            ("code", code.token),
-            ("scope", granted_scope.join(" ")),
-            ("state", v.state.clone()),
-        ],
-    );
+        params.push(("id_token", token));
+    }
+    if let Some(code) = code {
+        params.push(("code", code));
+    }
+    if let Some(access) = access {
+        params.push(("access_token", access));
+    }
+    params.push(("scope", granted_scope.join(" ")));
+    params.push(("state", v.state.clone()));
     Ok(Answer {
-        location,
+        delivery: response::deliver(&v.redirect_uri, v.response_mode, &params),
         cookies: c.cookies,
     })
 }

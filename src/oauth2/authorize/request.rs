@@ -10,6 +10,23 @@ use url::Url;
 pub enum ResponseMode {
     Query,
     Fragment,
+    /// OAuth 2.0 Form Post Response Mode: an auto-submitting HTML form.
+    FormPost,
+}
+
+/// What the client asked to receive (`response_type`, a set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResponseType {
+    pub code: bool,
+    pub token: bool,
+    pub id_token: bool,
+}
+
+impl ResponseType {
+    /// Only `code`: the one type whose default mode is the query.
+    pub fn code_only(&self) -> bool {
+        self.code && !self.token && !self.id_token
+    }
 }
 
 /// An incoming request: its parameters (query, plus the form of a POST) and its raw query,
@@ -29,6 +46,7 @@ pub struct Validated {
     pub redirect_uri: Url,
     /// Whether `redirect_uri` was sent explicitly (the code exchange must then repeat it).
     pub redirect_explicit: bool,
+    pub response_type: ResponseType,
     pub response_mode: ResponseMode,
     pub state: String,
     pub nonce: String,

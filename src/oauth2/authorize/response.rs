@@ -6,11 +6,32 @@ use crate::config::Config;
 use crate::error::Error;
 use url::Url;
 
-/// `redirect_uri` with `params` delivered in `mode`. In the query, the redirect URI's own
+/// How the browser carries a response to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A 302 to this URL.
+    Redirect(Url),
+    /// An auto-submitting HTML form POSTing `params` to `action` (Form Post Response Mode).
+    FormPost {
+        action: Url,
+        params: Vec<(String, String)>,
+    },
+}
+
+/// `params` for `redirect_uri`, delivered in `mode`. In the query, the redirect URI's own
 /// parameters are kept (RFC 6749 §3.1.2) and everything is re-encoded, keys sorted.
-pub fn deliver(redirect_uri: &Url, mode: ResponseMode, params: &[(&str, String)]) -> Url {
+pub fn deliver(redirect_uri: &Url, mode: ResponseMode, params: &[(&str, String)]) -> Delivery {
     let mut url = redirect_uri.clone();
     match mode {
+        ResponseMode::FormPost => {
+            return Delivery::FormPost {
+                action: url,
+                params: params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            }
+        }
         ResponseMode::Query => {
             let mut all: Vec<(String, String)> = redirect_uri
                 .query_pairs()
@@ -29,7 +50,7 @@ pub fn deliver(redirect_uri: &Url, mode: ResponseMode, params: &[(&str, String)]
             url.set_fragment(Some(&encoded));
         }
     }
-    url
+    Delivery::Redirect(url)
 }
 
 /// RFC 6749 §4.1.2.1: `error_description` and `error_hint` use %x20-21 / %x23-5B / %x5D-7E;
@@ -65,11 +86,11 @@ pub fn error_params(err: &Error, config: &Config) -> Vec<(&'static str, String)>
 }
 
 /// An error that cannot go to the client: to `urls.error` with the error parameters.
-pub fn to_error_page(err: &Error, config: &Config) -> Url {
+pub fn to_error_page(err: &Error, config: &Config) -> Delivery {
     let mut url = config.urls.error.clone();
     url.query_pairs_mut()
         .extend_pairs(error_params(err, config));
-    url
+    Delivery::Redirect(url)
 }
 
 /// An error for the client's redirect URI, `state` included.
@@ -79,7 +100,7 @@ pub fn to_client(
     redirect_uri: &Url,
     mode: ResponseMode,
     state: &str,
-) -> Url {
+) -> Delivery {
     let mut params = error_params(err, config);
     params.push(("state", state.to_string()));
     deliver(redirect_uri, mode, &params)
@@ -104,6 +125,9 @@ mod tests {
     fn fragment_leaves_the_query_alone() {
         let r = Url::parse("https://app/cb?x=1").unwrap();
         let u = deliver(&r, ResponseMode::Fragment, &[("code", "abc".into())]);
-        assert_eq!(u.as_str(), "https://app/cb?x=1#code=abc");
+        assert_eq!(
+            u,
+            Delivery::Redirect(Url::parse("https://app/cb?x=1#code=abc").unwrap())
+        );
     }
 }

@@ -46,6 +46,10 @@ pub struct Trace {
     pub consents: Vec<Value>,
     /// Where the browser ended up: the client's redirect URI or the error page.
     pub end: Option<Url>,
+    /// When the response came as a form post: the posted fields (unescaped).
+    pub form: Vec<(String, String)>,
+    /// The raw HTML of a form post page.
+    pub html: String,
 }
 
 impl Trace {
@@ -55,6 +59,9 @@ impl Trace {
 
     /// A parameter of the final redirect (query, or fragment).
     pub fn param(&self, name: &str) -> Option<String> {
+        if let Some((_, v)) = self.form.iter().find(|(k, _)| k == name) {
+            return Some(v.clone());
+        }
         let end = self.end();
         end.query_pairs()
             .chain(url::form_urlencoded::parse(
@@ -86,6 +93,12 @@ impl Default for Browser {
 impl Browser {
     /// GET `url`: the response status and its `Location`, resolved against `url`.
     pub async fn get(&self, url: &str) -> (u16, Option<Url>) {
+        let (status, location, _) = self.get_page(url).await;
+        (status, location)
+    }
+
+    /// GET `url`: status, `Location` and body.
+    pub async fn get_page(&self, url: &str) -> (u16, Option<Url>, String) {
         let r = self.http.get(url).send().await.expect("browser request");
         let status = r.status().as_u16();
         let location = r
@@ -93,8 +106,33 @@ impl Browser {
             .get("location")
             .and_then(|l| l.to_str().ok())
             .map(|l| Url::parse(url).unwrap().join(l).unwrap());
-        (status, location)
+        (status, location, r.text().await.unwrap_or_default())
     }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The action and fields of a form post page (`<form ... action="..">` and hidden inputs).
+pub fn parse_form_post(html: &str) -> (Url, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| -> String {
+        let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + tag[start..].find('"').unwrap();
+        unescape(&tag[start..end])
+    };
+    let form = &html[html.find("<form").expect("a form")..];
+    let action = Url::parse(&attr(form, "action")).unwrap();
+    let fields = html
+        .split("<input")
+        .skip(1)
+        .map(|tag| (attr(tag, "name"), attr(tag, "value")))
+        .collect();
+    (action, fields)
 }
 
 fn challenge(url: &Url, name: &str) -> String {
@@ -118,7 +156,14 @@ impl TestServer {
         let mut trace = Trace::default();
         let mut next = start.to_string();
         for _ in 0..10 {
-            let (status, location) = browser.get(&next).await;
+            let (status, location, body) = browser.get_page(&next).await;
+            if status == 200 && body.contains("<form") {
+                let (action, fields) = parse_form_post(&body);
+                trace.end = Some(action);
+                trace.form = fields;
+                trace.html = body;
+                return trace;
+            }
             assert_eq!(status, 302, "GET {next} answered {status}");
             let location = location.expect("a Location header");
             let path = location.path().to_string();
