@@ -17,6 +17,7 @@ mod code_grant;
 mod deploy;
 mod flow_store;
 mod health;
+mod implicit;
 mod keys;
 mod layout;
 mod migrations;
