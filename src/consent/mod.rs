@@ -3,6 +3,7 @@
 //! `/oauth2/auth` takes between them (`flow.rs`).
 //! May import: `client`, `token`, `config`, `crypto`, `clock`, `error`.
 
+pub mod admin;
 pub mod cookie;
 pub mod flow;
 pub mod model;

@@ -16,6 +16,7 @@ mod clients;
 mod code_grant;
 mod deploy;
 mod flow_store;
+mod flows_admin;
 mod health;
 mod implicit;
 mod keys;

@@ -2,6 +2,7 @@
 //! this one, one per resource.
 
 mod clients;
+mod flows;
 mod keys;
 mod tokens;
 
@@ -43,5 +44,26 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/introspect", post(tokens::introspect_oauth2_token))
         .route("/oauth2/tokens", delete(tokens::delete_oauth2_token))
         .route("/oauth2/flush", post(tokens::flush_inactive_oauth2_tokens))
+        .route("/oauth2/auth/requests/login", get(flows::get_login_request))
+        .route(
+            "/oauth2/auth/requests/login/accept",
+            axum::routing::put(flows::accept_login_request),
+        )
+        .route(
+            "/oauth2/auth/requests/login/reject",
+            axum::routing::put(flows::reject_login_request),
+        )
+        .route(
+            "/oauth2/auth/requests/consent",
+            get(flows::get_consent_request),
+        )
+        .route(
+            "/oauth2/auth/requests/consent/accept",
+            axum::routing::put(flows::accept_consent_request),
+        )
+        .route(
+            "/oauth2/auth/requests/consent/reject",
+            axum::routing::put(flows::reject_consent_request),
+        )
         .fallback(super::response::route_not_found)
 }
