@@ -133,8 +133,12 @@ async fn clean(janitor: &Janitor, dsn: &Dsn, ttl: &Ttl) -> anyhow::Result<()> {
             .delete_stale_requests(before)
             .await
             .context("could not delete stale login and consent requests")?;
+        let sessions = db
+            .delete_expired_sessions(now)
+            .await
+            .context("could not delete expired login sessions")?;
         println!(
-            "Successfully deleted {deleted} stale login and consent requests (requested before {})",
+            "Successfully deleted {deleted} stale login and consent requests (requested before {}) and {sessions} expired login sessions",
             time(before)
         );
     }

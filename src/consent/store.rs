@@ -3,7 +3,6 @@
 
 use super::model::{AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest};
 use crate::error::StoreError;
-use chrono::{DateTime, Utc};
 use std::future::Future;
 
 pub trait ConsentStore {
@@ -26,8 +25,7 @@ pub trait ConsentStore {
         session: &AuthSession,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes session `id` (cascades to its login requests); missing is not an error.
-    fn delete_auth_session(&self, id: &str)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_auth_session(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     // --- login requests ----------------------------------------------------------------------
 
@@ -101,15 +99,5 @@ pub trait ConsentStore {
         subject: &str,
         client_id: &str,
         obfuscated: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    // --- housekeeping ------------------------------------------------------------------------
-
-    /// Deletes login and consent requests created before `before` that were never answered or
-    /// whose verifier was never spent, and authentication sessions that expired before `now`.
-    fn flush_flows(
-        &self,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -36,4 +36,15 @@ impl JanitorStore for Db {
         .await)
         .map_err(map_err)
     }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        crate::on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM hydra_oauth2_authentication_session WHERE expires_at < $1"
+        )
+        .bind(now.naive_utc())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(map_err)
+    }
 }

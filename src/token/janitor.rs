@@ -18,4 +18,10 @@ pub trait JanitorStore {
         &self,
         before: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Deletes the authentication sessions that expired before `now`
+    /// (`ttl.authentication_session`); their login requests go with them. Returns how many.
+    fn delete_expired_sessions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

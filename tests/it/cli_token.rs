@@ -362,6 +362,16 @@ on_both_backends! {
         assert!(printed.starts_with("Successfully deleted 3 stale"), "{printed}");
         assert_eq!(challenges(&db, "hydra_oauth2_authentication_request").await, ["login-old-accepted"]);
         assert_eq!(challenges(&db, "hydra_oauth2_consent_request").await, ["consent-old-accepted"]);
+
+        // Login sessions past their server-side expiry go too (ttl.authentication_session).
+        use portcullis::consent::{AuthSession, ConsentStore};
+        for (id, expires) in [("expired", now - Duration::hours(1)), ("live", now + Duration::hours(1))] {
+            db.insert_auth_session(&AuthSession { id: id.into(), authenticated_at: Some(old),
+                subject: "alice".into(), remember: true, expires_at: Some(expires) }).await.unwrap();
+        }
+        let printed = janitor(&t, &["--requests"]).await;
+        assert!(printed.trim_end().ends_with("and 1 expired login sessions"), "{printed}");
+        assert!(db.get_auth_session("live").await.is_ok());
         t.stop().await;
     }
 }

@@ -12,7 +12,7 @@ use crate::consent::model::{
 };
 use crate::consent::store::ConsentStore;
 use crate::error::StoreError;
-use chrono::{DateTime, Utc};
+
 use rows::{
     context_json, count, error_json, json, map_json, oidc_json, params, SessionRow,
     CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
@@ -48,14 +48,6 @@ fn spend_state_sql(request: &str, handled: &str) -> String {
     format!(
         "SELECT h.was_used FROM {request} r LEFT JOIN {handled} h ON h.challenge = r.challenge \
          WHERE r.verifier = $1"
-    )
-}
-
-/// Flush: requests created before `$1` unless their verifier was spent.
-fn flush_sql(request: &str, handled: &str) -> String {
-    format!(
-        "DELETE FROM {request} WHERE requested_at < $1 AND challenge NOT IN \
-         (SELECT challenge FROM {handled} WHERE was_used = TRUE)"
     )
 }
 
@@ -392,32 +384,5 @@ impl ConsentStore for Db {
             .await
             .map(|_| ()))
         .map_err(map_fk)
-    }
-
-    async fn flush_flows(
-        &self,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        // A consent whose verifier was spent is never deleted: its tokens reference the
-        // handled row with ON DELETE CASCADE. Short statements, no transaction: each one
-        // leaves a consistent state (deleted logins set consents' login_challenge to NULL).
-        let statements = [
-            (flush_sql(CONSENT, CONSENT_HANDLED), before.naive_utc()),
-            (flush_sql(LOGIN, LOGIN_HANDLED), before.naive_utc()),
-            (
-                format!("DELETE FROM {SESSION} WHERE expires_at < $1"),
-                now.naive_utc(),
-            ),
-        ];
-        for (sql, at) in &statements {
-            crate::on_pool!(self, |pool| sqlx::query(sql)
-                .bind(*at)
-                .execute(pool)
-                .await
-                .map(|_| ()))
-            .map_err(map_err)?;
-        }
-        Ok(())
     }
 }
