@@ -25,3 +25,4 @@ mod migrations;
 mod refresh;
 mod routing;
 mod tokens;
+mod userinfo;

@@ -5,6 +5,7 @@ mod authorize;
 mod discovery;
 mod revoke;
 mod token;
+mod userinfo;
 
 use super::{health, AppState};
 use axum::routing::get;
@@ -24,7 +25,8 @@ pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
         .route(
             "/oauth2/revoke",
             axum::routing::post(revoke::revoke_oauth2_token),
-        );
+        )
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo));
     let cors_aware = match cors {
         Some(cors) => cors_aware.layer(cors),
         None => cors_aware,
