@@ -278,7 +278,8 @@ on_both_backends! {
         let browser = Browser::default();
         let error_page = t.state.config.urls.error.to_string();
         // (extra parameters, expected error, delivered to the client?)
-        let cases: Vec<(Vec<(&str, &str)>, &str, bool)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, bool);
+        let cases: Vec<Case> = vec![
             (vec![("client_id", "nobody")], "invalid_client", false),
             (vec![("redirect_uri", "https://evil.example/cb")], "invalid_request", false),
             (vec![("redirect_uri", "http://127.0.0.1:5555/cb#frag")], "invalid_request", false),

@@ -1,6 +1,6 @@
 //! The `ConsentStore` contract, run on both backends: authentication sessions, login and
 //! consent requests and their answers, verifier spending, remembered consents, forced subject
-//! identifiers, flushing.
+//! identifiers. (Housekeeping is the janitor's: tests/it/cli_token.rs.)
 
 use crate::harness::TestDb;
 use crate::on_both_backends;
@@ -12,7 +12,6 @@ use portcullis::consent::{
 };
 use portcullis::error::StoreError;
 use portcullis::store::Db;
-use portcullis::token::store::{TokenKind, TokenRecord, TokenStore};
 use serde_json::{json, Map, Value};
 
 /// A fixed instant plus `secs` seconds (whole seconds: the flow truncates its times).
@@ -147,24 +146,6 @@ fn denied() -> RequestDenied {
         error_hint: "no thanks".into(),
         error_debug: "debug text".into(),
         status_code: 403,
-    }
-}
-
-fn token(signature: &str, challenge: &str) -> TokenRecord {
-    TokenRecord {
-        signature: signature.into(),
-        request_id: challenge.into(),
-        requested_at: at(0),
-        client_id: "c1".into(),
-        requested_scope: vec!["openid".into()],
-        granted_scope: vec!["openid".into()],
-        subject: "alice".into(),
-        active: true,
-        requested_audience: vec![],
-        granted_audience: vec![],
-        session_data: "{}".into(),
-        expires_at: None,
-        challenge_id: Some(challenge.into()),
     }
 }
 

@@ -449,18 +449,14 @@ fn check_pkce(config: &Config, client: &Client, p: &Params) -> Result<String, Er
     Ok(challenge.to_string())
 }
 
+type Claims = serde_json::Map<String, serde_json::Value>;
+
 /// OIDC Core §3.1.2.1: an `id_token_hint` must be an ID token we issued (expired ones are
 /// fine) and must name a subject.
 fn check_id_token_hint(
     keys: &[JsonWebKey],
     p: &Params,
-) -> Result<
-    (
-        Option<String>,
-        Option<serde_json::Map<String, serde_json::Value>>,
-    ),
-    Error,
-> {
+) -> Result<(Option<String>, Option<Claims>), Error> {
     let Some(hint) = p.one("id_token_hint")?.filter(|h| !h.is_empty()) else {
         return Ok((None, None));
     };

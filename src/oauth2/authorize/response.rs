@@ -118,7 +118,26 @@ mod tests {
             ResponseMode::Query,
             &[("code", "c d".into()), ("state", "s".into())],
         );
-        assert_eq!(u.as_str(), "https://app/cb?a=2&code=c+d&state=s&z=1");
+        let expected = Url::parse("https://app/cb?a=2&code=c+d&state=s&z=1").unwrap();
+        assert_eq!(u, Delivery::Redirect(expected));
+    }
+
+    #[test]
+    fn form_post_carries_the_parameters_unencoded() {
+        let r = Url::parse("https://app/cb").unwrap();
+        let u = deliver(&r, ResponseMode::FormPost, &[("state", "a b".into())]);
+        assert_eq!(
+            u,
+            Delivery::FormPost {
+                action: r,
+                params: vec![("state".into(), "a b".into())]
+            }
+        );
+    }
+
+    #[test]
+    fn error_descriptions_keep_only_the_allowed_characters() {
+        assert_eq!(clean("a\"b\\c\r\n\td é"), "abcd ");
     }
 
     #[test]
