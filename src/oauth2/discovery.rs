@@ -103,7 +103,7 @@ pub fn document(config: &Config) -> WellKnown {
             "client_credentials",
             "refresh_token",
         ],
-        response_modes_supported: vec!["query", "fragment"],
+        response_modes_supported: vec!["query", "fragment", "form_post"],
         userinfo_endpoint: url_or(&d.userinfo_url, || join(&urls.public, "userinfo")),
         scopes_supported: dedup(
             ["offline_access", "offline", "openid"]

@@ -289,7 +289,7 @@ on_both_backends! {
             "response_types_supported": ["code", "code id_token", "id_token", "token id_token", "token", "token id_token code"],
             "claims_supported": ["sub"],
             "grant_types_supported": ["authorization_code", "implicit", "client_credentials", "refresh_token"],
-            "response_modes_supported": ["query", "fragment"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
             "userinfo_endpoint": format!("{issuer}userinfo"),
             "scopes_supported": ["offline_access", "offline", "openid"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
