@@ -176,6 +176,28 @@ on_both_backends! {
         verify_id_token(&t, ok.body["id_token"].as_str().unwrap(), "spa").await;
     }
 
+    async fn private_key_jwt_client_completes_the_flow(backend: Backend) {
+        let t = TestServer::start(backend).await;
+        let pair = portcullis::jwk::key::generate("ES256", "rp-key", "sig", 2048).unwrap();
+        t.create_client(json!({"client_id": "jwt-rp", "redirect_uris": [CB],
+            "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "ES256",
+            "jwks": {"keys": [pair[1]]}, "scope": "openid offline",
+            "grant_types": ["authorization_code", "refresh_token"]})).await;
+        let trace = t.run_flow(&Browser::default(), &t.auth_url(&auth_query("jwt-rp", "openid offline")), &FakeApp::default()).await;
+        let now = t.state.clock.now().timestamp();
+        let token_url = format!("{}oauth2/token", t.state.config.urls.public);
+        let assertion = portcullis::jwk::jws::SigningKey::from_jwk(&pair[0]).unwrap().sign(&json!({
+            "iss": "jwt-rp", "sub": "jwt-rp", "aud": token_url, "jti": portcullis::crypto::random::uuid(),
+            "iat": now, "exp": now + 300})).unwrap();
+        let r = crate::harness::Resp::read(t.http.post(t.public_url("/oauth2/token")).form(&[
+            ("grant_type", "authorization_code"), ("code", &trace.code()), ("redirect_uri", CB),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", &assertion)]).send().await.unwrap()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body["refresh_token"].is_string());
+        verify_id_token(&t, r.body["id_token"].as_str().unwrap(), "jwt-rp").await;
+    }
+
     async fn remembered_login_and_consent_are_skipped(backend: Backend) {
         let t = TestServer::start(backend).await;
         client(&t, "rp", json!({})).await;
