@@ -7,6 +7,7 @@ pub mod admin;
 pub mod cookie;
 pub mod flow;
 pub mod model;
+pub mod sessions;
 pub mod store;
 
 pub use model::*;

@@ -39,16 +39,27 @@ impl PageQuery {
     }
 }
 
-fn link(path: &str, rel: &str, limit: i64, offset: i64) -> String {
+fn link(path: &str, keep: &[(&str, &str)], rel: &str, limit: i64, offset: i64) -> String {
+    let (limit, offset) = (limit.to_string(), offset.to_string());
+    let mut pairs = vec![("limit", limit.as_str()), ("offset", offset.as_str())];
+    pairs.extend_from_slice(keep);
+    // Go's `url.Values.Encode` sorts by key.
+    pairs.sort_by_key(|(k, _)| *k);
     let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("limit", &limit.to_string())
-        .append_pair("offset", &offset.to_string())
+        .extend_pairs(pairs)
         .finish();
     format!("<{path}?{query}>; rel=\"{rel}\"")
 }
 
 /// `X-Total-Count` and `Link` for `total` items seen through `page` at `path`.
 pub fn headers(path: &str, total: i64, page: Page) -> HeaderMap {
+    headers_keeping(path, &[], total, page)
+}
+
+/// As [`headers`], the links also carrying the query parameters `keep` (Hydra keeps the
+/// request's other parameters, such as `subject`).
+pub fn headers_keeping(path: &str, keep: &[(&str, &str)], total: i64, page: Page) -> HeaderMap {
+    let at = |rel: &str, limit: i64, offset: i64| link(path, keep, rel, limit, offset);
     let mut headers = HeaderMap::new();
     headers.insert(
         HeaderName::from_static("x-total-count"),
@@ -56,7 +67,7 @@ pub fn headers(path: &str, total: i64, page: Page) -> HeaderMap {
     );
     let Page { limit, offset } = page;
     let links = if limit <= 0 || total <= limit {
-        vec![link(path, "first", limit, 0)]
+        vec![at("first", limit, 0)]
     } else {
         let last = if total % limit == 0 {
             total - limit
@@ -64,21 +75,18 @@ pub fn headers(path: &str, total: i64, page: Page) -> HeaderMap {
             total / limit * limit
         };
         if offset == 0 {
-            vec![
-                link(path, "next", limit, limit),
-                link(path, "last", limit, last),
-            ]
+            vec![at("next", limit, limit), at("last", limit, last)]
         } else if offset >= last {
             vec![
-                link(path, "first", limit, 0),
-                link(path, "prev", limit, (offset - limit).max(0)),
+                at("first", limit, 0),
+                at("prev", limit, (offset - limit).max(0)),
             ]
         } else {
             vec![
-                link(path, "first", limit, 0),
-                link(path, "next", limit, offset + limit),
-                link(path, "prev", limit, offset - limit),
-                link(path, "last", limit, last),
+                at("first", limit, 0),
+                at("next", limit, offset + limit),
+                at("prev", limit, offset - limit),
+                at("last", limit, last),
             ]
         }
     };
@@ -167,6 +175,19 @@ mod tests {
         assert_eq!(
             rels(25, 10, 10),
             r#"</clients?limit=10&offset=0>; rel="first",</clients?limit=10&offset=20>; rel="next",</clients?limit=10&offset=0>; rel="prev",</clients?limit=10&offset=20>; rel="last""#
+        );
+        let kept = headers_keeping(
+            "/s",
+            &[("subject", "a b")],
+            25,
+            Page {
+                limit: 10,
+                offset: 20,
+            },
+        );
+        assert_eq!(
+            kept["link"],
+            r#"</s?limit=10&offset=0&subject=a+b>; rel="first",</s?limit=10&offset=10&subject=a+b>; rel="prev""#
         );
         assert_eq!(
             headers(

@@ -5,6 +5,7 @@
 //! `error`, sqlx.
 
 mod clients;
+mod consent_sessions;
 mod flows;
 mod janitor;
 mod jti;

@@ -14,6 +14,7 @@ mod client_assertion;
 mod client_store;
 mod clients;
 mod code_grant;
+mod consent_sessions;
 mod deploy;
 mod flow_store;
 mod flows_admin;

@@ -2,6 +2,7 @@
 //! this one, one per resource.
 
 mod clients;
+mod consent_sessions;
 mod flows;
 mod keys;
 mod tokens;
@@ -64,6 +65,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/oauth2/auth/requests/consent/reject",
             axum::routing::put(flows::reject_consent_request),
+        )
+        .route(
+            "/oauth2/auth/sessions/consent",
+            get(consent_sessions::list_subject_consent_sessions)
+                .delete(consent_sessions::revoke_consent_sessions),
         )
         .fallback(super::response::route_not_found)
 }
