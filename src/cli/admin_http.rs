@@ -286,6 +286,24 @@ impl PublicApi {
         Ok(PublicApi { endpoint })
     }
 
+    /// The public API at `base` (a URL given by other flags, e.g. `token user --token-url`),
+    /// with the TLS flags of `flags`.
+    pub fn at(flags: &PublicFlags, base: &str) -> anyhow::Result<PublicApi> {
+        let endpoint = Endpoint::new(
+            [&Some(base.to_string()), &None],
+            "no public endpoint",
+            flags.skip_tls_verify,
+            flags.fake_tls_termination,
+            "public API",
+        )?;
+        Ok(PublicApi { endpoint })
+    }
+
+    /// The endpoint with `segments` appended.
+    pub fn url(&self, segments: &[&str]) -> anyhow::Result<Url> {
+        self.endpoint.url(segments, &[])
+    }
+
     /// POSTs `form` to `segments`, authenticated as client `id` with `client_secret_basic`;
     /// answers as [`AdminApi::call`].
     pub async fn post_form_as_client(
@@ -296,15 +314,25 @@ impl PublicApi {
         secret: &str,
     ) -> anyhow::Result<Value> {
         let url = self.endpoint.url(segments, &[])?;
-        let request = self
-            .endpoint
-            .request(Method::POST, &url)
-            .header(
+        self.post_form_at(&url, form, Some((id, secret))).await
+    }
+
+    /// POSTs `form` to `url`, with `client_secret_basic` when `client` (id, secret) is given;
+    /// answers as [`AdminApi::call`].
+    pub async fn post_form_at(
+        &self,
+        url: &Url,
+        form: &[(&str, String)],
+        client: Option<(&str, &str)>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self.endpoint.request(Method::POST, url);
+        if let Some((id, secret)) = client {
+            request = request.header(
                 reqwest::header::AUTHORIZATION,
                 basic_authorization(id, secret),
-            )
-            .form(form);
-        self.endpoint.send(request, &url).await
+            );
+        }
+        self.endpoint.send(request.form(form), url).await
     }
 }
 

@@ -8,7 +8,9 @@ mod admin_http;
 mod clients;
 mod janitor;
 mod keys;
+mod loopback;
 mod token;
+mod token_user;
 
 use crate::app::{self, Listeners};
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};

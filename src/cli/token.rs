@@ -1,10 +1,11 @@
 //! `portcullis token client|introspect|revoke|flush|delete`: Hydra 1.10.3's token commands
 //! (hydra-reference §7.4, Hydra's `cmd/token_*.go`). `client` and `revoke` speak to the public
 //! API as an OAuth 2.0 client; `introspect`, `flush` and `delete` to the admin API.
-//! (`token user`, the local authorization-code example app, comes with the authorize flow.)
+//! `user`, the local authorization-code example app, is in `token_user.rs`.
 //! May import: `clock` (the `notAfter` of `flush`).
 
 use super::admin_http::{AdminApi, AdminFlags, PublicApi, PublicFlags};
+use super::token_user;
 use super::{ago, parse_duration};
 use crate::clock::Clock;
 use anyhow::bail;
@@ -39,6 +40,9 @@ enum TokenCommand {
         #[command(flatten)]
         public: PublicFlags,
     },
+    /// An exemplary OAuth 2.0 client performing the authorization code flow: serves a page and
+    /// a callback on 127.0.0.1, exchanges the code and prints the tokens.
+    User(Box<token_user::User>),
     /// Introspect an access or refresh token; prints the introspection as JSON.
     Introspect {
         /// The token.
@@ -90,6 +94,7 @@ struct ClientCredentials {
 /// Runs one `token` command.
 pub async fn run(token: Token) -> anyhow::Result<()> {
     match token.command {
+        TokenCommand::User(user) => token_user::run(*user).await,
         TokenCommand::Client {
             client,
             scope,

@@ -25,5 +25,6 @@ mod layout;
 mod migrations;
 mod refresh;
 mod routing;
+mod token_user;
 mod tokens;
 mod userinfo;
