@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod cookie;
 pub mod flow;
+pub mod logout;
 pub mod model;
 pub mod sessions;
 pub mod store;

@@ -7,7 +7,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +17,7 @@ use std::time::Instant;
 pub struct Metrics {
     registry: Registry,
     response_time: HistogramVec,
+    backchannel_logout_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -29,6 +32,14 @@ impl Metrics {
             &["endpoint", "method", "status", "listener"],
         )?;
         registry.register(Box::new(response_time.clone()))?;
+        let backchannel_logout_failures = IntCounterVec::new(
+            Opts::new(
+                "portcullis_backchannel_logout_failures_total",
+                "Back-channel logout calls that did not get a 2xx answer in time, by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(backchannel_logout_failures.clone()))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -36,7 +47,15 @@ impl Metrics {
         Ok(Metrics {
             registry,
             response_time,
+            backchannel_logout_failures,
         })
+    }
+
+    /// Counts one failed back-channel logout call (`status`, `timeout` or `network`).
+    pub fn backchannel_logout_failed(&self, reason: &str) {
+        self.backchannel_logout_failures
+            .with_label_values(&[reason])
+            .inc();
     }
 
     /// The registry in Prometheus' text format.

@@ -5,6 +5,7 @@
 
 mod access_log;
 pub mod admin;
+mod cookies;
 mod cors;
 pub mod extract;
 mod health;

@@ -1,7 +1,8 @@
 //! The OpenID Connect discovery document (`/.well-known/openid-configuration`, hydra-reference
 //! §3.12), computed once from the configuration and served pre-serialised. It advertises what
 //! this server really supports (compatibility.md): PKCE `S256` only; no request objects, no
-//! `claims` parameter and no front-/back-channel logout yet, so those say `false`.
+//! `claims` parameter, so those say `false`; front- and back-channel logout with `sid` are
+//! served (`consent::logout`).
 
 use crate::config::Config;
 use serde::Serialize;
@@ -32,7 +33,7 @@ pub struct WellKnown {
     pub require_request_uri_registration: bool,
     pub claims_parameter_supported: bool,
     pub revocation_endpoint: String,
-    /// Logout is not served yet (Hydra: true for all four).
+    /// Front-/Back-Channel Logout 1.0 §3 / §2.1: both channels, with `iss` and `sid`.
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
     pub frontchannel_logout_supported: bool,
@@ -124,10 +125,10 @@ pub fn document(config: &Config) -> WellKnown {
         require_request_uri_registration: true,
         claims_parameter_supported: false,
         revocation_endpoint: join(&urls.issuer, "oauth2/revoke"),
-        backchannel_logout_supported: false,
-        backchannel_logout_session_supported: false,
-        frontchannel_logout_supported: false,
-        frontchannel_logout_session_supported: false,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
+        frontchannel_logout_supported: true,
+        frontchannel_logout_session_supported: true,
         end_session_endpoint: join(&urls.issuer, "oauth2/sessions/logout"),
         request_object_signing_alg_values_supported: Vec::new(),
         code_challenge_methods_supported: vec!["S256"],

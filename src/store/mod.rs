@@ -10,6 +10,7 @@ mod flows;
 mod janitor;
 mod jti;
 mod keys;
+mod logout;
 mod migrate;
 mod tokens;
 

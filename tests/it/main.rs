@@ -21,6 +21,8 @@ mod flows_admin;
 mod health;
 mod implicit;
 mod keys;
+mod logout;
+mod logout_store;
 mod layout;
 mod migrations;
 mod refresh;

@@ -5,6 +5,7 @@ mod clients;
 mod consent_sessions;
 mod flows;
 mod keys;
+mod logout;
 mod tokens;
 
 use super::{health, metrics, AppState};
@@ -70,6 +71,19 @@ pub fn routes() -> Router<AppState> {
             "/oauth2/auth/sessions/consent",
             get(consent_sessions::list_subject_consent_sessions)
                 .delete(consent_sessions::revoke_consent_sessions),
+        )
+        .route("/oauth2/auth/requests/logout", get(logout::get_logout_request))
+        .route(
+            "/oauth2/auth/requests/logout/accept",
+            axum::routing::put(logout::accept_logout_request),
+        )
+        .route(
+            "/oauth2/auth/requests/logout/reject",
+            axum::routing::put(logout::reject_logout_request),
+        )
+        .route(
+            "/oauth2/auth/sessions/login",
+            delete(logout::revoke_authentication_session),
         )
         .fallback(super::response::route_not_found)
 }

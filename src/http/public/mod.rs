@@ -3,6 +3,7 @@
 
 mod authorize;
 mod discovery;
+mod logout;
 mod revoke;
 mod token;
 mod userinfo;
@@ -35,6 +36,14 @@ pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
         .route(
             "/oauth2/auth",
             get(authorize::oauth2_auth_get).post(authorize::oauth2_auth_post),
+        )
+        .route(
+            "/oauth2/sessions/logout",
+            get(logout::disconnect_user_get).post(logout::disconnect_user_post),
+        )
+        .route(
+            "/oauth2/fallbacks/logout/callback",
+            get(logout::fallback_logout_callback),
         )
         .route("/oauth2/fallbacks/error", get(authorize::fallback_error))
         .route("/oauth2/fallbacks/login", get(authorize::fallback_unconfigured))
