@@ -71,9 +71,10 @@ enum Revoke {
 /// Whether a consent's `remember_for` has run out at `now` (Hydra 1.10.3
 /// `filterExpiredConsentRequests`: `remember_for > 0` and `requested_at + remember_for` past).
 fn expired(c: &GrantedConsent, now: DateTime<Utc>) -> bool {
+    // An unrepresentable end (absurd `remember_for`) never comes.
     c.remember_for > 0
-        && c.requested_at
-            .checked_add_signed(Duration::seconds(c.remember_for))
+        && Duration::try_seconds(c.remember_for)
+            .and_then(|d| c.requested_at.checked_add_signed(d))
             .is_some_and(|until| until < now)
 }
 
