@@ -19,6 +19,9 @@ pub struct Introspection {
     pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// The pairwise `sub` of the grant's ID tokens, when it differs from `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscated_subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ impl Introspection {
             scope: None,
             client_id: None,
             sub: None,
+            obfuscated_subject: None,
             exp: None,
             iat: None,
             nbf: None,
@@ -91,6 +95,13 @@ pub async fn introspect(
         scope: Some(r.granted_scope.join(" ")).filter(|s| !s.is_empty()),
         client_id: Some(r.client_id.clone()),
         sub: Some(r.subject.clone()),
+        // Hydra 1.10.3 (oauth2/handler.go): the ID-token subject when it is not the real one.
+        obfuscated_subject: active
+            .session
+            .id_token
+            .as_ref()
+            .map(|c| c.subject.clone())
+            .filter(|s| !s.is_empty() && *s != r.subject),
         exp: Some(exp.unwrap_or(0)),
         iat: Some(iat),
         nbf: Some(iat),

@@ -25,6 +25,7 @@ mod logout;
 mod logout_store;
 mod layout;
 mod migrations;
+mod pairwise;
 mod refresh;
 mod routing;
 mod token_user;

@@ -13,6 +13,8 @@ pub struct FakeApp {
     pub remember: bool,
     pub remember_for: i64,
     pub acr: String,
+    /// Sent as the login accept's `force_subject_identifier` when not empty.
+    pub force_subject_identifier: String,
     /// `Some(body)`: reject the login with this `rejectRequest`.
     pub reject_login: Option<Value>,
     /// `Some(body)`: reject the consent with this `rejectRequest`.
@@ -29,6 +31,7 @@ impl Default for FakeApp {
             remember: false,
             remember_for: 0,
             acr: String::new(),
+            force_subject_identifier: String::new(),
             reject_login: None,
             reject_consent: None,
             grant_scope: None,
@@ -203,6 +206,9 @@ impl TestServer {
                     "remember_for": app.remember_for});
                 if !app.acr.is_empty() {
                     body["acr"] = json!(app.acr);
+                }
+                if !app.force_subject_identifier.is_empty() {
+                    body["force_subject_identifier"] = json!(app.force_subject_identifier);
                 }
                 ("accept", body)
             }
