@@ -28,6 +28,7 @@ mod migrations;
 mod pairwise;
 mod refresh;
 mod routing;
+mod scale_out;
 mod token_user;
 mod tokens;
 mod userinfo;

@@ -103,6 +103,14 @@ impl TestServer {
         }
     }
 
+    /// Another instance of the same deployment, as a second process behind one load balancer:
+    /// its own listeners, pool, caches and clock, this server's configuration (issuer,
+    /// secrets) and database. It does not own the database: stop it before this one.
+    pub async fn start_twin(&self) -> TestServer {
+        let config = (*self.state.config).clone();
+        Self::start_on(TestDb::placeholder(), self.db.dsn(), move |c| *c = config).await
+    }
+
     /// Signals shutdown and returns the serve task, which ends once requests in flight finish.
     pub fn shutdown(&mut self) -> JoinHandle<std::io::Result<()>> {
         if let Some(stop) = self.stop.take() {
