@@ -6,6 +6,7 @@
 use super::{ago, parse_duration};
 use crate::clock::Clock;
 use crate::config::{self, Backend, Dsn, Flags, Ttl};
+use crate::consent::logout::LogoutStore;
 use crate::store::Db;
 use crate::token::janitor::JanitorStore;
 use crate::token::TokenStore;
@@ -137,8 +138,12 @@ async fn clean(janitor: &Janitor, dsn: &Dsn, ttl: &Ttl) -> anyhow::Result<()> {
             .delete_expired_sessions(now)
             .await
             .context("could not delete expired login sessions")?;
+        let logouts = db
+            .flush_logout_requests(before)
+            .await
+            .context("could not delete stale logout requests")?;
         println!(
-            "Successfully deleted {deleted} stale login and consent requests (requested before {}) and {sessions} expired login sessions",
+            "Successfully deleted {deleted} stale login and consent requests (requested before {}), {logouts} logout requests and {sessions} expired login sessions",
             time(before)
         );
     }

@@ -60,22 +60,6 @@ pub async fn respond<S: AsyncWrite + Unpin>(
     stream.shutdown().await
 }
 
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Opens `url` in the desktop's browser, as Hydra does; failures are ignored (the URL is
 /// printed anyway).
 pub fn open_browser(url: &str) {
@@ -173,13 +157,5 @@ mod tests {
                 String::from_utf8_lossy(head)
             );
         }
-    }
-
-    #[test]
-    fn escaping_covers_content_and_attributes() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 }

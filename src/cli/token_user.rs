@@ -9,10 +9,11 @@
 //! May import: `clock` (the printed expiry), `crypto` (random state, nonce and verifier).
 
 use super::admin_http::{PublicApi, PublicFlags};
-use super::loopback::{self, escape, respond, READ_TIMEOUT};
+use super::loopback::{self, respond, READ_TIMEOUT};
 use super::parse_duration;
 use crate::clock::{self, Clock};
 use crate::crypto::random;
+use crate::http::html::escape;
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -594,8 +595,8 @@ mod tests {
     fn pages_escape_what_the_callback_carries() {
         let page = error_page("<script>", "a\"b", "'", "&");
         assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"));
-        assert!(page.contains("a&#34;b") && page.contains("&#39;") && page.contains("&amp;"));
-        assert!(welcome_page("http://x/?a=1&b=\"2\"").contains("a=1&amp;b=&#34;2&#34;"));
+        assert!(page.contains("a&quot;b") && page.contains("&#39;") && page.contains("&amp;"));
+        assert!(welcome_page("http://x/?a=1&b=\"2\"").contains("a=1&amp;b=&quot;2&quot;"));
     }
 
     #[test]

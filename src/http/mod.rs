@@ -9,6 +9,7 @@ mod cookies;
 mod cors;
 pub mod extract;
 mod health;
+pub mod html;
 pub mod metrics;
 mod pagination;
 pub mod public;

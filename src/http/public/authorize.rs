@@ -1,8 +1,9 @@
 //! `GET`/`POST /oauth2/auth` (hydra-reference §2.2, §4) and the built-in fallback pages that
 //! `urls.login`, `urls.consent` and `urls.error` point to when they are not configured.
 
-use crate::config::{Config, SameSite};
-use crate::consent::cookie::SetCookie;
+use crate::config::Config;
+use crate::http::cookies::{jar, set_cookie};
+use crate::http::html::{escape, pairs};
 use crate::http::AppState;
 use crate::oauth2::authorize::response::Delivery;
 use crate::oauth2::authorize::{self, request::AuthorizeRequest, Answer, AuthorizeCtx};
@@ -11,53 +12,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
-
-fn pairs(text: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(text.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// The request's cookies, name → value (the first of duplicates wins).
-fn jar(headers: &HeaderMap) -> HashMap<String, String> {
-    let mut jar = HashMap::new();
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for part in text.split(';') {
-            if let Some((name, value)) = part.trim().split_once('=') {
-                jar.entry(name.to_string())
-                    .or_insert_with(|| value.trim_matches('"').to_string());
-            }
-        }
-    }
-    jar
-}
-
-/// `Set-Cookie` for one flow cookie: `HttpOnly`, `Path=/`, `Secure` unless plain HTTP is
-/// forced, SameSite per `serve.cookies.same_site_mode` (`None` becomes `Lax` over plain HTTP,
-/// hydra-reference §4.8).
-fn set_cookie(c: &SetCookie, config: &Config) -> String {
-    let insecure = config.force_http();
-    let same_site = match config.serve.cookies.same_site_mode {
-        Some(SameSite::Strict) => "Strict",
-        Some(SameSite::None) | None if !insecure => "None",
-        _ => "Lax",
-    };
-    let mut out = format!(
-        "{}={}; Path=/; HttpOnly; SameSite={same_site}",
-        c.name, c.value
-    );
-    if !insecure {
-        out.push_str("; Secure");
-    }
-    match c.max_age {
-        Some(0) => out.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
-        Some(n) => out.push_str(&format!("; Max-Age={n}")),
-        None => {}
-    }
-    out
-}
 
 fn render(answer: Answer, config: &Config) -> Response {
     let mut response = match answer.delivery {
@@ -151,22 +105,6 @@ pub async fn oauth2_auth_post(
         raw_query,
     };
     handle(&s, req, &headers).await
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(title: &str, body: String) -> Response {

@@ -3,11 +3,11 @@
 //! decisions are `consent::logout`'s; this file renders them: redirects, the front-channel
 //! page, errors to `urls.error`, and back-channel failures into the metrics.
 
-use super::authorize::escape;
 use crate::config::Config;
 use crate::consent::logout::{self, LogoutCtx, LogoutOutcome, LogoutParams};
 use crate::error::Error;
 use crate::http::cookies::{jar, set_cookie};
+use crate::http::html::{escape, pairs};
 use crate::http::AppState;
 use crate::oauth2::authorize::response::error_params;
 use axum::body::Bytes;
@@ -18,12 +18,6 @@ use url::Url;
 
 /// How long the front-channel page waits for the iframes before it moves on (Hydra: 7 s).
 const FRONTCHANNEL_WAIT_SECONDS: u32 = 7;
-
-fn pairs(text: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(text.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
 
 fn redirect(to: &Url) -> Response {
     let mut response = StatusCode::FOUND.into_response();
