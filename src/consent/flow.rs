@@ -271,7 +271,9 @@ pub async fn start_login(
                 authenticated_at: None,
                 subject: String::new(),
                 remember: false,
-                expires_at: Some(clock::later(now, env.config.ttl.authentication_session)),
+                // A stub lives as long as its login request may: the janitor clears
+                // abandoned ones; a completed login sets the real expiry.
+                expires_at: Some(clock::later(now, env.config.ttl.login_consent_request)),
             };
             store.insert_auth_session(&stub).await.map_err(storage)?;
             stub.id
