@@ -218,8 +218,13 @@ async fn shutdown_signal() {
 
 /// Builds the state, binds the configured ports and serves until a shutdown signal.
 pub async fn start(config: Config, listeners: Listeners) -> Result<(), StartError> {
-    let serve = config.serve.clone();
     let state = build(config, Clock::system()).await?;
+    run(state, listeners).await
+}
+
+/// Binds the configured ports and serves an already built state until a shutdown signal.
+pub async fn run(state: AppState, listeners: Listeners) -> Result<(), StartError> {
+    let serve = state.config.serve.clone();
     let public = match listeners {
         Listeners::All | Listeners::Public => {
             Some(bind(&serve.public.host, serve.public.port, "serve.public.port").await?)

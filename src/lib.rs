@@ -12,6 +12,7 @@
 //! - `token`: the token engine: opaque tokens, records, sessions → crypto, jwk, error
 //! - `consent`: login/consent requests, authentication sessions, the authorize flow → client, token, crypto, error
 //! - `oauth2`: client authentication, grants, introspection → client, token, jwk, config, crypto, error
+//! - `example_ui`: the reference login/consent/logout app, a client of the admin API over HTTP → crypto, http::html
 //! - `clock`: the only reader of wall-clock time
 //! - `error`: `Error` (what the API reports) and `StoreError` (what storage reports)
 
@@ -23,6 +24,7 @@ pub mod config;
 pub mod consent;
 pub mod crypto;
 pub mod error;
+pub mod example_ui;
 pub mod http;
 pub mod jwk;
 pub mod oauth2;

@@ -6,13 +6,14 @@
 
 mod admin_http;
 mod clients;
+mod example_ui;
 mod janitor;
 mod keys;
 mod loopback;
 mod token;
 mod token_user;
 
-use crate::app::{self, Listeners};
+use crate::app::Listeners;
 use crate::config::{self, Backend, Config, Dsn, Flags, LogFormat, LogLevel};
 use crate::store::Db;
 use anyhow::{bail, Context};
@@ -49,6 +50,8 @@ enum Command {
     Token(token::Token),
     /// Delete expired tokens and stale login and consent requests from the database.
     Janitor(janitor::Janitor),
+    /// Run the example login, consent and logout app (a client of the admin API).
+    ExampleUi(example_ui::ExampleUiCmd),
     /// Print the version.
     Version,
 }
@@ -82,9 +85,18 @@ struct ServeOpts {
     /// Exact http:// redirect URIs that clients may register although they are not https.
     #[arg(long, global = true, value_delimiter = ',')]
     dangerous_allow_insecure_redirect_urls: Vec<String>,
-    /// Development mode: plain HTTP, `memory` store unless DSN is set, generated secrets.
+    /// Development mode: plain HTTP, `memory` store unless DSN is set, generated secrets; with
+    /// `serve all` and no urls.login/consent/logout, the example login UI and a demo client.
     #[arg(long, global = true)]
     dev: bool,
+    /// The port of the example login UI that `serve all --dev` starts on 127.0.0.1.
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_EXAMPLE_UI_PORT",
+        default_value_t = 3000
+    )]
+    example_ui_port: u16,
     /// Accepted for Hydra compatibility; Portcullis sends no telemetry.
     #[arg(long, global = true, hide = true)]
     sqa_opt_out: bool,
@@ -125,7 +137,7 @@ pub fn run() -> anyhow::Result<()> {
                     .dangerous_allow_insecure_redirect_urls,
                 dev: serve.opts.dev,
             };
-            let config = config::load(&serve.opts.config, flags)?;
+            let mut config = config::load(&serve.opts.config, flags)?;
             let listeners = match serve.which {
                 Which::All => Listeners::All,
                 Which::Public => Listeners::Public,
@@ -137,8 +149,11 @@ pub fn run() -> anyhow::Result<()> {
                 tracing::warn!("{warning}");
             }
             tracing::info!(dsn = %config.dsn.redacted(), issuer = %config.urls.issuer, "starting Portcullis v{}", env!("CARGO_PKG_VERSION"));
-            runtime()?.block_on(app::start(config, listeners))?;
-            Ok(())
+            let port = serve.opts.example_ui_port;
+            runtime()?.block_on(async {
+                let dev_ui = example_ui::prepare_dev(&mut config, listeners, port).await?;
+                example_ui::serve(config, listeners, dev_ui).await
+            })
         }
         Command::Migrate {
             what:
@@ -161,6 +176,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Keys(command) => runtime()?.block_on(keys::run(command)),
         Command::Token(command) => runtime()?.block_on(token::run(command)),
         Command::Janitor(command) => janitor::run(command),
+        Command::ExampleUi(command) => runtime()?.block_on(example_ui::run(command)),
     }
 }
 

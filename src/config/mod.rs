@@ -304,6 +304,7 @@ fn derive_urls(raw: &RawUrls, public_port: u16, force_http: bool) -> Result<Urls
             &raw.post_logout_redirect,
             "oauth2/fallbacks/logout/callback",
         )?,
+        ui_configured: raw.login.is_some() || raw.consent.is_some() || raw.logout.is_some(),
         issuer,
         public,
     })

@@ -353,6 +353,9 @@ pub struct Urls {
     pub logout: Url,
     pub error: Url,
     pub post_logout_redirect: Url,
+    /// Whether `urls.login`, `urls.consent` or `urls.logout` was set (rather than falling back
+    /// to the built-in pages): `serve all --dev` starts the example UI only when none was.
+    pub ui_configured: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -7,6 +7,7 @@ mod access_log;
 pub mod admin;
 mod cookies;
 mod cors;
+pub mod example_ui;
 pub mod extract;
 mod health;
 pub mod html;

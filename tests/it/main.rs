@@ -16,6 +16,7 @@ mod clients;
 mod code_grant;
 mod consent_sessions;
 mod deploy;
+mod example_ui;
 mod flow_store;
 mod flows_admin;
 mod health;
