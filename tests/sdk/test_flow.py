@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc6749.errors import MissingCodeException
 from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
@@ -42,13 +43,16 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+import ory_hydra_client
 from ory_hydra_client import ApiException
+from ory_hydra_client.api.admin_api import AdminApi
 from ory_hydra_client.model.accept_consent_request import AcceptConsentRequest
 from ory_hydra_client.model.accept_login_request import AcceptLoginRequest
 from ory_hydra_client.model.completed_request import CompletedRequest
 from ory_hydra_client.model.consent_request import ConsentRequest
 from ory_hydra_client.model.consent_request_session import ConsentRequestSession
 from ory_hydra_client.model.login_request import LoginRequest
+from ory_hydra_client.model.logout_request import LogoutRequest
 from ory_hydra_client.model.o_auth2_client import OAuth2Client
 from ory_hydra_client.model.o_auth2_token_introspection import OAuth2TokenIntrospection
 from ory_hydra_client.model.reject_request import RejectRequest
@@ -64,7 +68,13 @@ ACCESS_TTL = 3600
 ID_TOKEN_TTL = 3600
 ACR = "urn:sdk-interop:acr:password"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
-FALLBACKS = {"/oauth2/fallbacks/login": "login", "/oauth2/fallbacks/consent": "consent"}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+FALLBACKS = {
+    "/oauth2/fallbacks/login": "login", "/oauth2/fallbacks/consent": "consent",
+    "/oauth2/fallbacks/logout": "logout",
+}
+# Login and consent challenges are 32 hex digits, logout challenges UUIDs (§2.5, §4.7).
+CHALLENGE_FORMS = {"login": HEX32, "consent": HEX32, "logout": UUID}
 # §3.2 / §3.3: every key of a login and of a consent request (the consent request's `context`
 # is omitempty; every flow here gives one at login accept).
 LOGIN_REQUEST_KEYS = {
@@ -142,10 +152,16 @@ def callback_uri():
     return f"http://127.0.0.1:{port}/callback"
 
 
-def create_client(admin, cleanup, callback_uri, method="client_secret_basic", scope=SCOPE):
+def create_client(admin, cleanup, callback_uri, method="client_secret_basic", scope=SCOPE,
+                  post_logout_redirect_uris=()):
     """A code-flow client (with refresh tokens) created through the SDK; its plain values."""
     client_id = unique("sdk-flow")
     cleanup.append(client_id)
+    extra = {}
+    if post_logout_redirect_uris:
+        extra["post_logout_redirect_uris"] = StringSlicePipeDelimiter(
+            list(post_logout_redirect_uris)
+        )
     created = admin.create_o_auth2_client(
         OAuth2Client(
             client_id=client_id,
@@ -155,6 +171,7 @@ def create_client(admin, cleanup, callback_uri, method="client_secret_basic", sc
             scope=scope,
             audience=StringSlicePipeDelimiter([AUDIENCE]),
             token_endpoint_auth_method=method,
+            **extra,
         )
     ).to_dict()
     assert created["client_id"] == client_id
@@ -180,8 +197,8 @@ def relying_party(client, callback_uri, scope=SCOPE):
 
 @dataclasses.dataclass
 class Stop:
-    """Where the browser stopped: `login` / `consent` (a fallback page, with its challenge) or
-    `callback` (a URL off the server: the client's redirect URI)."""
+    """Where the browser stopped: `login` / `consent` / `logout` (a fallback page, with its
+    challenge) or `callback` (a URL off the server: the client's redirect or post-logout URI)."""
 
     kind: str
     url: str
@@ -208,7 +225,7 @@ class Browser:
                 params = single_query(url)
                 name = f"{kind}_challenge"
                 assert set(params) == {name}, url
-                assert HEX32.match(params[name]), url
+                assert CHALLENGE_FORMS[kind].match(params[name]), url
                 return Stop(kind, url, params[name])
             response = self.session.get(url, allow_redirects=False, timeout=HTTP_TIMEOUT)
             assert response.status_code == 302, (url, response.status_code, response.text)
@@ -764,6 +781,88 @@ def test_remembered_login_and_consent_are_skipped(admin, public_url, cleanup, ca
         assert login["subject"] == ""
     finally:
         stranger.close()
+
+
+def test_code_flow_ends_with_rp_initiated_logout(admin, admin_url, public_url, cleanup,
+                                                 callback_uri, discovery, browser):
+    """OpenID Connect RP-Initiated Logout 1.0 after an authlib code flow (§2.5, §4.7): the
+    relying party sends the browser to discovery's `end_session_endpoint` with the ID token it
+    holds as `id_token_hint`, a registered `post_logout_redirect_uri` and `state`; the logout
+    app (the SDK) accepts; the browser comes back to the relying party with that state, and the
+    next /oauth2/auth in that browser asks for a fresh login."""
+    post_logout_uri = urljoin(callback_uri, "/logged-out")
+    client = create_client(
+        admin, cleanup, callback_uri, post_logout_redirect_uris=[post_logout_uri]
+    )
+    client_id = client["client_id"]
+    subject = unique("sdk-user")
+
+    # A remembered login: the browser holds an authentication session to end.
+    rp = relying_party(client, callback_uri)
+    auth = authorize(browser, admin, rp, discovery, subject, login_remember=True)
+    token = exchange(rp, discovery, auth)
+    _, claims = validate_id_token(
+        discovery, client_id, token["id_token"], token["access_token"], nonce=auth.nonce
+    )
+    assert claims["sid"] == auth.login["session_id"]
+    assert userinfo(rp, discovery)["sub"] == subject
+    assert any(c.name.startswith("oauth2_authentication_session") for c in browser.session.cookies)
+    # The RP logs out with the ID token it holds last: the one from its refresh.
+    rp.refresh_token(discovery["token_endpoint"])
+    id_token_hint = rp.token["id_token"]
+    assert id_token_hint != token["id_token"]
+
+    # 1. The end-session URL, built by the RP from discovery.
+    end_session = discovery["end_session_endpoint"]
+    assert end_session == f"{public_url}/oauth2/sessions/logout"
+    logout_state = generate_token(24)
+    url = add_params_to_uri(end_session, [
+        ("id_token_hint", id_token_hint),
+        ("post_logout_redirect_uri", post_logout_uri),
+        ("state", logout_state),
+    ])
+    stop = browser.go(url)
+    assert stop.kind == "logout", stop
+    assert stop.url == f"{public_url}/oauth2/fallbacks/logout?logout_challenge={stop.challenge}"
+
+    # 2. The logout app reads the request (the SDK's model predates its `client` member:
+    #    this one read ignores unknown keys, as in test_logout.py) and accepts it.
+    config = ory_hydra_client.Configuration(host=admin_url)
+    config.discard_unknown_keys = True
+    with ory_hydra_client.ApiClient(config) as api_client:
+        request = AdminApi(api_client).get_logout_request(stop.challenge)
+    assert isinstance(request, LogoutRequest), type(request)
+    values = request.to_dict()
+    assert values["challenge"] == stop.challenge
+    assert values["rp_initiated"] is True
+    assert values["subject"] == subject
+    assert values["sid"] == claims["sid"]
+    assert values["request_url"] == url[len(public_url):]
+
+    completed = admin.accept_logout_request(stop.challenge)
+    assert isinstance(completed, CompletedRequest), type(completed)
+    redirect_to = completed.to_dict()["redirect_to"]
+    assert redirect_to.startswith(f"{end_session}?"), redirect_to
+    verifier = single_query(redirect_to)
+    assert set(verifier) == {"logout_verifier"} and UUID.match(verifier["logout_verifier"])
+
+    # 3. Back at the end-session endpoint with the verifier: the session ends, and the browser
+    #    goes to the registered post-logout URI with the RP's state.
+    stop = browser.go(redirect_to)
+    assert stop.kind == "callback", stop
+    assert stop.url == f"{post_logout_uri}?state={logout_state}"
+    assert not any(
+        c.name.startswith("oauth2_authentication_session") for c in browser.session.cookies
+    ), "the authentication session cookie is expired"
+
+    # 4. The next authorization in this browser asks for a fresh login.
+    url, _, _, _ = start(relying_party(client, callback_uri), discovery)
+    stop = browser.go(url)
+    assert stop.kind == "login", stop
+    login = get_login_request(admin, stop.challenge)
+    assert login["skip"] is False
+    assert login["subject"] == ""
+    assert login["session_id"] != auth.login["session_id"]
 
 
 def test_unknown_challenges_are_not_found(admin):
