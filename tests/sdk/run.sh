@@ -87,8 +87,9 @@ for s in socks:
 # The issuer is the public listener's real address, so every URL the server derives from it
 # (urls.self.public = issuer: the authorization, token, userinfo and JWKS endpoints, the
 # login/consent fallbacks under /oauth2/fallbacks/, the request_url of a login request) is
-# one the tests can follow. urls.login/consent stay unset: test_flow.py reads the challenge
-# from the redirect to the fallback page, so no UI server is needed.
+# one the tests can follow. urls.login/consent/logout are the fallback pages: test_flow.py
+# reads the challenge from the redirect to them, so no UI server is needed (set explicitly,
+# or `--dev` would start the example login UI and point them at it).
 start_server() {
     local label="$1"
     shift
@@ -98,6 +99,9 @@ start_server() {
         SERVE_PUBLIC_PORT="$PUBLIC_PORT" SERVE_ADMIN_PORT="$ADMIN_PORT" \
         SERVE_PUBLIC_HOST=127.0.0.1 SERVE_ADMIN_HOST=127.0.0.1 \
         URLS_SELF_ISSUER="http://127.0.0.1:$PUBLIC_PORT/" \
+        URLS_LOGIN="http://127.0.0.1:$PUBLIC_PORT/oauth2/fallbacks/login" \
+        URLS_CONSENT="http://127.0.0.1:$PUBLIC_PORT/oauth2/fallbacks/consent" \
+        URLS_LOGOUT="http://127.0.0.1:$PUBLIC_PORT/oauth2/fallbacks/logout" \
         "$BIN" serve all "${SERVE_FLAGS[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
     ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
