@@ -2,10 +2,10 @@
 //! checked), [`start`] binds the configured ports and serves until SIGINT/SIGTERM.
 //! Nothing imports this module except `cli` and the tests.
 
-use crate::consent::cookie::CookieKeys;
 use crate::client;
 use crate::clock::Clock;
 use crate::config::{AccessTokenStrategy, Backend, Config, HashAlgorithm, Hashers};
+use crate::consent::cookie::CookieKeys;
 use crate::crypto::aead::Aead;
 use crate::crypto::hasher::{Hasher, Scheme};
 use crate::http::{self, metrics::Metrics, AppState};

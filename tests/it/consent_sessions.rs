@@ -17,16 +17,24 @@ const NONCE: &str = "nonce-0123456789";
 const SESSIONS: &str = "/oauth2/auth/sessions/consent";
 
 async fn client(t: &TestServer, id: &str) {
-    t.create_client(json!({"client_id": id, "client_secret": SECRET, "redirect_uris": [CB],
+    t.create_client(
+        json!({"client_id": id, "client_secret": SECRET, "redirect_uris": [CB],
         "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        "scope": "openid offline profile", "audience": ["https://api.example/"]}))
-        .await;
+        "scope": "openid offline profile", "audience": ["https://api.example/"]}),
+    )
+    .await;
 }
 
 fn auth_url(t: &TestServer, id: &str) -> String {
-    t.auth_url(&[("client_id", id), ("response_type", "code"), ("redirect_uri", CB),
-        ("scope", "openid offline"), ("state", STATE), ("nonce", NONCE),
-        ("audience", "https://api.example/")])
+    t.auth_url(&[
+        ("client_id", id),
+        ("response_type", "code"),
+        ("redirect_uri", CB),
+        ("scope", "openid offline"),
+        ("state", STATE),
+        ("nonce", NONCE),
+        ("audience", "https://api.example/"),
+    ])
 }
 
 /// Runs a flow of `app` at client `id` in a fresh browser; the code, if one came back.
@@ -40,7 +48,9 @@ async fn flow(t: &TestServer, id: &str, app: &FakeApp) -> Option<String> {
 async fn granted(t: &TestServer, id: &str, app: &FakeApp) -> (String, String, String) {
     let browser = Browser::default();
     let trace = t.run_flow(&browser, &auth_url(t, id), app).await;
-    let r = t.exchange(id, Some(SECRET), &trace.code(), &[("redirect_uri", CB)]).await;
+    let r = t
+        .exchange(id, Some(SECRET), &trace.code(), &[("redirect_uri", CB)])
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let challenge = trace.consents[0]["challenge"].as_str().unwrap().to_string();
     (
@@ -56,39 +66,68 @@ async fn accepted_but_unused(t: &TestServer, id: &str) {
     let (_, login) = browser.get(&auth_url(t, id)).await;
     let login = login.unwrap();
     let challenge = param(&login, "login_challenge");
-    let r = t.admin_call(Method::PUT, &format!("/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
-        Some(json!({"subject": "alice"}))).await;
+    let r = t
+        .admin_call(
+            Method::PUT,
+            &format!("/oauth2/auth/requests/login/accept?login_challenge={challenge}"),
+            Some(json!({"subject": "alice"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let (_, consent) = browser.get(r.body["redirect_to"].as_str().unwrap()).await;
     let challenge = param(&consent.unwrap(), "consent_challenge");
-    let r = t.admin_call(Method::PUT, &format!("/oauth2/auth/requests/consent/accept?consent_challenge={challenge}"),
-        Some(json!({"grant_scope": ["openid"]}))).await;
+    let r = t
+        .admin_call(
+            Method::PUT,
+            &format!("/oauth2/auth/requests/consent/accept?consent_challenge={challenge}"),
+            Some(json!({"grant_scope": ["openid"]})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
 fn param(url: &Url, name: &str) -> String {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| panic!("no {name} in {url}"))
 }
 
 async fn list(t: &TestServer, query: &str) -> Resp {
-    t.admin_call(Method::GET, &format!("{SESSIONS}?{query}"), None).await
+    t.admin_call(Method::GET, &format!("{SESSIONS}?{query}"), None)
+        .await
 }
 
 async fn revoke(t: &TestServer, query: &str) -> Resp {
-    t.admin_call(Method::DELETE, &format!("{SESSIONS}?{query}"), None).await
+    t.admin_call(Method::DELETE, &format!("{SESSIONS}?{query}"), None)
+        .await
 }
 
 fn challenges(r: &Resp) -> Vec<String> {
-    r.body.as_array().unwrap_or_else(|| panic!("an array: {}", r.body)).iter()
-        .map(|s| s["consent_request"]["challenge"].as_str().unwrap().to_string())
+    r.body
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {}", r.body))
+        .iter()
+        .map(|s| {
+            s["consent_request"]["challenge"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
 async fn refresh(t: &TestServer, id: &str, token: &str) -> Resp {
-    Resp::read(t.http.post(t.public_url("/oauth2/token")).basic_auth(id, Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .send().await.unwrap()).await
+    Resp::read(
+        t.http
+            .post(t.public_url("/oauth2/token"))
+            .basic_auth(id, Some(SECRET))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 fn sorted_keys(v: &Value) -> Vec<&str> {

@@ -33,12 +33,21 @@ async fn pairwise_server(backend: Backend) -> TestServer {
 /// returns their URLs. The server lives as long as the test's runtime.
 async fn sector_documents() -> (String, String) {
     let app = axum::Router::new()
-        .route("/sector1.json", axum::routing::get(|| async { axum::Json(json!([CB_A, CB_B])) }))
-        .route("/sector2.json", axum::routing::get(|| async { axum::Json(json!([CB_A])) }));
+        .route(
+            "/sector1.json",
+            axum::routing::get(|| async { axum::Json(json!([CB_A, CB_B])) }),
+        )
+        .route(
+            "/sector2.json",
+            axum::routing::get(|| async { axum::Json(json!([CB_A])) }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/sector1.json"), format!("http://{addr}/sector2.json"))
+    (
+        format!("http://{addr}/sector1.json"),
+        format!("http://{addr}/sector2.json"),
+    )
 }
 
 /// The pairwise identifier as OIDC Core §8.1 and Hydra compute it.
@@ -63,7 +72,15 @@ fn claims(jwt: &str) -> Value {
 }
 
 async fn userinfo(t: &TestServer, access: &str) -> Value {
-    let r = Resp::read(t.http.get(t.public_url("/userinfo")).bearer_auth(access).send().await.unwrap()).await;
+    let r = Resp::read(
+        t.http
+            .get(t.public_url("/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
@@ -71,16 +88,31 @@ async fn userinfo(t: &TestServer, access: &str) -> Value {
 /// Runs the code flow of `app` at client `id` (redirecting to `cb`) and checks that the ID
 /// token, the refreshed ID token, `/userinfo` and introspection agree; returns the `sub`.
 async fn sub_seen_by(t: &TestServer, id: &str, cb: &str, app: &FakeApp) -> String {
-    let url = t.auth_url(&[("client_id", id), ("response_type", "code"), ("redirect_uri", cb),
-        ("scope", "openid offline"), ("state", STATE), ("nonce", NONCE)]);
+    let url = t.auth_url(&[
+        ("client_id", id),
+        ("response_type", "code"),
+        ("redirect_uri", cb),
+        ("scope", "openid offline"),
+        ("state", STATE),
+        ("nonce", NONCE),
+    ]);
     let trace = t.run_flow(&Browser::default(), &url, app).await;
     // The login/consent app always sees the real subject.
     assert_eq!(trace.consents[0]["subject"], json!(app.subject));
-    let r = t.exchange(id, Some(SECRET), &trace.code(), &[("redirect_uri", cb)]).await;
+    let r = t
+        .exchange(id, Some(SECRET), &trace.code(), &[("redirect_uri", cb)])
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let sub = claims(r.body["id_token"].as_str().unwrap())["sub"].as_str().unwrap().to_string();
+    let sub = claims(r.body["id_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let access = r.body["access_token"].as_str().unwrap();
-    assert_eq!(userinfo(t, access).await["sub"], json!(sub), "userinfo of {id}");
+    assert_eq!(
+        userinfo(t, access).await["sub"],
+        json!(sub),
+        "userinfo of {id}"
+    );
 
     let info = t.introspect(access).await;
     assert_eq!(info["sub"], json!(app.subject), "{info}");
@@ -90,11 +122,25 @@ async fn sub_seen_by(t: &TestServer, id: &str, cb: &str, app: &FakeApp) -> Strin
         assert_eq!(info["obfuscated_subject"], json!(sub), "{info}");
     }
 
-    let refreshed = Resp::read(t.http.post(t.public_url("/oauth2/token")).basic_auth(id, Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", r.body["refresh_token"].as_str().unwrap())])
-        .send().await.unwrap()).await;
+    let refreshed = Resp::read(
+        t.http
+            .post(t.public_url("/oauth2/token"))
+            .basic_auth(id, Some(SECRET))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", r.body["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(claims(refreshed.body["id_token"].as_str().unwrap())["sub"], json!(sub), "refresh of {id}");
+    assert_eq!(
+        claims(refreshed.body["id_token"].as_str().unwrap())["sub"],
+        json!(sub),
+        "refresh of {id}"
+    );
     let access = refreshed.body["access_token"].as_str().unwrap();
     assert_eq!(userinfo(t, access).await["sub"], json!(sub));
     assert_eq!(t.introspect(access).await["sub"], json!(app.subject));

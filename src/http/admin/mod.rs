@@ -72,7 +72,10 @@ pub fn routes() -> Router<AppState> {
             get(consent_sessions::list_subject_consent_sessions)
                 .delete(consent_sessions::revoke_consent_sessions),
         )
-        .route("/oauth2/auth/requests/logout", get(logout::get_logout_request))
+        .route(
+            "/oauth2/auth/requests/logout",
+            get(logout::get_logout_request),
+        )
         .route(
             "/oauth2/auth/requests/logout/accept",
             axum::routing::put(logout::accept_logout_request),

@@ -27,7 +27,10 @@ pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
             "/oauth2/revoke",
             axum::routing::post(revoke::revoke_oauth2_token),
         )
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo));
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        );
     let cors_aware = match cors {
         Some(cors) => cors_aware.layer(cors),
         None => cors_aware,
@@ -46,9 +49,18 @@ pub fn routes(cors: Option<CorsLayer>) -> Router<AppState> {
             get(logout::fallback_logout_callback),
         )
         .route("/oauth2/fallbacks/error", get(authorize::fallback_error))
-        .route("/oauth2/fallbacks/login", get(authorize::fallback_unconfigured))
-        .route("/oauth2/fallbacks/consent", get(authorize::fallback_unconfigured))
-        .route("/oauth2/fallbacks/logout", get(authorize::fallback_unconfigured))
+        .route(
+            "/oauth2/fallbacks/login",
+            get(authorize::fallback_unconfigured),
+        )
+        .route(
+            "/oauth2/fallbacks/consent",
+            get(authorize::fallback_unconfigured),
+        )
+        .route(
+            "/oauth2/fallbacks/logout",
+            get(authorize::fallback_unconfigured),
+        )
         .route("/health/alive", get(health::is_instance_alive))
         .route("/health/ready", get(health::is_instance_ready_public))
         .merge(cors_aware)
