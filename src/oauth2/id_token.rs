@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// Claims the consent app's `session.id_token` can never set: fosite writes or deletes each
-/// of them, and Hydra writes `sid` itself.
-const RESERVED: &[&str] = &[
+/// of them, and Hydra writes `sid` itself. `/userinfo` filters custom claims by the same list.
+pub const RESERVED: &[&str] = &[
     "iss",
     "sub",
     "aud",

@@ -15,26 +15,6 @@ use crate::token::{Session, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{json, Map, Value};
 
-/// Claims a consent app's `session.id_token` can never set here: the standard claims below
-/// win (fosite's `IDTokenClaims.ToMap`), and Hydra deletes the per-ID-token ones (`nonce`,
-/// `at_hash`, `c_hash`, `exp`, `sid`, `jti`) before answering.
-const RESERVED: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "jti",
-    "auth_time",
-    "rat",
-    "nonce",
-    "at_hash",
-    "c_hash",
-    "acr",
-    "amr",
-    "sid",
-];
-
 /// The only algorithm a userinfo JWT is signed with (discovery's
 /// `userinfo_signing_alg_values_supported` is `["none","RS256"]`).
 const SIGNED_ALG: &str = "RS256";
@@ -128,7 +108,7 @@ pub fn claims(config: &Config, record: &TokenRecord, session: &Session) -> Map<S
         return out;
     };
     for (name, value) in &id.extra {
-        if !RESERVED.contains(&name.as_str()) {
+        if !crate::oauth2::id_token::RESERVED.contains(&name.as_str()) {
             out.insert(name.clone(), value.clone());
         }
     }

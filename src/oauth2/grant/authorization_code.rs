@@ -7,7 +7,7 @@ use super::require_grant_type;
 use crate::client::Client;
 use crate::error::Error;
 use crate::jwk::KeyStore;
-use crate::oauth2::id_token::{self, IssuedWith};
+use crate::oauth2::id_token;
 use crate::oauth2::{pkce, Ctx, TokenRequest, TokenResponse};
 use crate::token::{CodeBinding, Grant, TokenRecord, TokenStore};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -91,35 +91,16 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         // Another request spent the code a moment ago: the code was used twice.
         return Err(reused(ctx, &record).await);
     };
-    let id_token = match openid {
-        Some(claims) => Some(
-            id_token::id_token(
-                ctx.keys,
-                ctx.store,
-                ctx.config,
-                claims,
-                &grant.client_id,
-                IssuedWith {
-                    access_token: Some(&access.token),
-                    code: None,
-                },
-                now,
-            )
-            .await?,
-        ),
-        None => None,
-    };
-    Ok(TokenResponse {
-        access_token: access.token,
-        expires_in: access
-            .expires_at
-            .map(|e| (e - now).num_seconds().max(0))
-            .unwrap_or(0),
-        id_token,
-        refresh_token: refresh.map(|r| r.token),
-        scope: grant.granted_scope.join(" "),
-        token_type: "bearer",
-    })
+    super::respond(
+        ctx,
+        &grant.client_id,
+        &grant.granted_scope,
+        openid,
+        access,
+        refresh,
+        now,
+    )
+    .await
 }
 
 /// RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization

@@ -5,7 +5,7 @@ use super::require_grant_type;
 use crate::client::Client;
 use crate::error::Error;
 use crate::jwk::KeyStore;
-use crate::oauth2::id_token::{self, IssuedWith};
+use crate::oauth2::id_token;
 use crate::oauth2::{scope, Ctx, TokenRequest, TokenResponse};
 use crate::token::{Grant, IdTokenClaims, TokenKind, TokenStore};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -112,33 +112,14 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         return Err(Error::invalid_request()
             .hint("The refresh token is being used by a concurrent request."));
     };
-    let id_token = match &id_claims {
-        Some(claims) => Some(
-            id_token::id_token(
-                ctx.keys,
-                ctx.store,
-                ctx.config,
-                claims,
-                &grant.client_id,
-                IssuedWith {
-                    access_token: Some(&access.token),
-                    code: None,
-                },
-                now,
-            )
-            .await?,
-        ),
-        None => None,
-    };
-    Ok(TokenResponse {
-        access_token: access.token,
-        expires_in: access
-            .expires_at
-            .map(|e| (e - now).num_seconds().max(0))
-            .unwrap_or(0),
-        id_token,
-        refresh_token: Some(refresh.token),
-        scope: grant.granted_scope.join(" "),
-        token_type: "bearer",
-    })
+    super::respond(
+        ctx,
+        &grant.client_id,
+        &grant.granted_scope,
+        id_claims.as_ref(),
+        access,
+        Some(refresh),
+        now,
+    )
+    .await
 }
