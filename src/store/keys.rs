@@ -4,7 +4,6 @@ use super::{map_err, Db};
 use crate::error::StoreError;
 use crate::jwk::store::{KeyStore, SealedKey};
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use sqlx::Connection;
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -36,29 +35,18 @@ const RETRIES: usize = 5;
 /// the write lock first (IMMEDIATE).
 macro_rules! in_tx {
     ($db:expr, |$conn:ident, $ty:ident| $body:expr) => {
-        match $db {
-            Db::Postgres(pool) => {
-                type $ty = sqlx::Postgres;
-                let mut tx = pool.begin().await.map_err(map_err)?;
+        super::in_tx!($db, |tx, $ty| {
+            if <$ty as sqlx::Database>::NAME == "PostgreSQL" {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
-                let $conn: &mut sqlx::PgConnection = &mut tx;
-                let out = $body;
-                tx.commit().await.map_err(map_err)?;
-                out
             }
-            Db::Sqlite(pool) => {
-                type $ty = sqlx::Sqlite;
-                let mut c = pool.acquire().await.map_err(map_err)?;
-                let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let $conn: &mut sqlx::SqliteConnection = &mut tx;
-                let out = $body;
-                tx.commit().await.map_err(map_err)?;
-                out
-            }
-        }
+            let $conn: &mut <$ty as sqlx::Database>::Connection = &mut tx;
+            let out = $body;
+            tx.commit().await.map_err(map_err)?;
+            out
+        })
     };
 }
 

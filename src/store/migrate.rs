@@ -7,9 +7,8 @@
 //! the first's uncommitted row and then finds it taken; on SQLite `BEGIN IMMEDIATE` takes
 //! the write lock before the check. The loser skips the migration; nothing runs twice.
 
-use super::{map_err, Db};
+use super::{map_err, Db, DbPool};
 use crate::error::StoreError;
-use sqlx::Connection;
 
 /// One schema step.
 #[derive(Debug)]
@@ -51,9 +50,9 @@ impl Db {
 
     /// The migrations not yet applied, oldest first.
     pub async fn pending_migrations(&self) -> Result<Vec<&'static Migration>, StoreError> {
-        let exists_sql = match self {
-            Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'portcullis_schema_migration'",
-            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portcullis_schema_migration'",
+        let exists_sql = match &self.pool {
+            DbPool::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'portcullis_schema_migration'",
+            DbPool::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portcullis_schema_migration'",
         };
         let exists: i64 = crate::on_pool!(self, |pool| sqlx::query_scalar(exists_sql)
             .fetch_one(pool)
@@ -95,23 +94,17 @@ impl Db {
 
     /// Applies `m` unless another runner has; true when this call applied it.
     async fn apply(&self, m: &Migration) -> Result<bool, StoreError> {
-        match self {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(map_err)?;
-                let applied = claim_and_run::<sqlx::Postgres>(&mut tx, m, m.postgres)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, applied).await
-            }
-            Db::Sqlite(pool) => {
-                let mut conn = pool.acquire().await.map_err(map_err)?;
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let applied = claim_and_run::<sqlx::Sqlite>(&mut tx, m, m.sqlite)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, applied).await
-            }
-        }
+        super::in_tx!(self, |tx, DB| {
+            let sql = if <DB as sqlx::Database>::NAME == "PostgreSQL" {
+                m.postgres
+            } else {
+                m.sqlite
+            };
+            let applied = claim_and_run::<DB>(&mut tx, m, sql)
+                .await
+                .map_err(map_err)?;
+            super::commit_if(tx, applied).await
+        })
     }
 }
 

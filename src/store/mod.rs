@@ -12,15 +12,17 @@ mod jti;
 mod keys;
 mod logout;
 mod migrate;
+mod pool;
 mod tokens;
 
 pub use migrate::{Migration, MIGRATIONS};
 
 use crate::config::{Backend, Dsn};
 use crate::error::StoreError;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
+use pool::{Pool, Settings};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -28,24 +30,87 @@ use std::time::Duration;
 /// readiness checks from hanging while the database is away.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A pool on one of the two backends. Cheap to clone (the pools are `Arc`s inside).
+/// The database: a connection pool on one of the two backends. Cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Db {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
+pub struct Db {
+    pub pool: DbPool,
 }
 
-/// Runs the same expression on whichever pool a [`Db`] holds: `on_pool!(db, |pool| query.fetch_one(pool))`.
+/// The pool of a [`Db`], by backend (see `pool.rs`).
+#[derive(Clone, Debug)]
+pub enum DbPool {
+    Postgres(Pool<PgConnection>),
+    Sqlite(Pool<SqliteConnection>),
+}
+
+/// Runs `$body` with `$conn` bound to a connection checked out of `$db`'s pool (a
+/// `&mut PgConnection` or `&mut SqliteConnection`), then hands the connection back:
+/// `on_pool!(db, |conn| query.fetch_one(conn).await)`. `$body` evaluates to a
+/// `Result<_, sqlx::Error>`; it may run several statements on the connection (reborrow it:
+/// `&mut *conn`), or a transaction (`conn.begin()`).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! on_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Postgres($pool) => $body,
-            $crate::store::Db::Sqlite($pool) => $body,
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::store::DbPool::Postgres(p) => $crate::on_pool!(@run p, $conn, $body),
+            $crate::store::DbPool::Sqlite(p) => $crate::on_pool!(@run p, $conn, $body),
+        }
+    };
+    (@run $p:ident, $conn:ident, $body:expr) => {
+        match $p.acquire().await {
+            Ok(mut guard) => {
+                let result = {
+                    #[allow(unused_imports)]
+                    use sqlx::Connection as _;
+                    let $conn = guard.raw();
+                    $body
+                };
+                guard.release(result.as_ref().err()).await;
+                result
+            }
+            Err(e) => Err(e),
         }
     };
 }
+
+/// Runs `$body` inside a transaction on one pooled connection: `$tx` is the
+/// `sqlx::Transaction` and `$ty` the backend's sqlx database type; `$body` ends the
+/// transaction itself (see [`commit_if`]) and evaluates to the caller's result. SQLite takes
+/// its write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing.
+/// Only for functions returning `Result<_, StoreError>`.
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident, $ty:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::store::DbPool::Postgres(p) => {
+                #[allow(dead_code)]
+                type $ty = sqlx::Postgres;
+                $crate::store::in_tx!(@run p, "BEGIN", $tx, $body)
+            }
+            $crate::store::DbPool::Sqlite(p) => {
+                #[allow(dead_code)]
+                type $ty = sqlx::Sqlite;
+                $crate::store::in_tx!(@run p, "BEGIN IMMEDIATE", $tx, $body)
+            }
+        }
+    };
+    (@run $p:ident, $begin:literal, $tx:ident, $body:expr) => {{
+        use sqlx::Connection as _;
+        let mut guard = $p.acquire().await.map_err($crate::store::map_err)?;
+        let out = {
+            #[allow(unused_mut)]
+            let mut $tx = guard
+                .raw()
+                .begin_with($begin)
+                .await
+                .map_err($crate::store::map_err)?;
+            $body
+        };
+        guard.release(None).await;
+        out
+    }};
+}
+pub(crate) use in_tx;
 
 /// Maps a driver error to a [`StoreError`]: missing rows and unique violations become
 /// outcomes the domain can act on, everything else is a backend failure.
@@ -83,11 +148,21 @@ fn default_pool_size() -> u32 {
 }
 
 impl Db {
+    fn new(pool: DbPool) -> Db {
+        Db { pool }
+    }
+
     /// Opens a pool for `dsn` and checks that the database answers.
     pub async fn connect(dsn: &Dsn) -> Result<Db, StoreError> {
         let pool = &dsn.pool;
         let max = pool.max_conns.unwrap_or_else(default_pool_size);
-        let min = pool.max_idle_conns.unwrap_or(0).min(max);
+        let settings = Settings {
+            max,
+            min_idle: pool.max_idle_conns.unwrap_or(0).min(max),
+            max_lifetime: pool.max_conn_lifetime,
+            idle_timeout: pool.max_conn_idle_time,
+            acquire_timeout: ACQUIRE_TIMEOUT,
+        };
         match &dsn.backend {
             Backend::Postgres { url, .. } => {
                 let options = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -101,17 +176,9 @@ impl Db {
                         })?
                         .map_err(map_err)?;
                 let _ = probe.close().await;
-                // No ping before every checkout: a broken connection fails its query and is
-                // dropped; readiness and the next request reconnect (saves a round trip).
-                let pg = PgPoolOptions::new()
-                    .test_before_acquire(false)
-                    .max_connections(max)
-                    .min_connections(min)
-                    .max_lifetime(pool.max_conn_lifetime)
-                    .idle_timeout(pool.max_conn_idle_time)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options);
-                Ok(Db::Postgres(pg))
+                Ok(Db::new(DbPool::Postgres(Pool::lazy(
+                    options, &settings, true,
+                ))))
             }
             Backend::Sqlite { path, read_only } => {
                 let options = SqliteConnectOptions::new()
@@ -122,16 +189,12 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10));
-                let lite = SqlitePoolOptions::new()
-                    .max_connections(max)
-                    .min_connections(min)
-                    .max_lifetime(pool.max_conn_lifetime)
-                    .idle_timeout(pool.max_conn_idle_time)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
+                // min_idle may be 0: open one connection anyway, to report a bad path now.
+                let lite = Pool::eager(options, &settings, false)
                     .await
                     .map_err(map_err)?;
-                Ok(Db::Sqlite(lite))
+                lite.acquire().await.map_err(map_err)?.release(None).await;
+                Ok(Db::new(DbPool::Sqlite(lite)))
             }
             Backend::Memory => {
                 // One connection that never closes: the in-memory database lives exactly as
@@ -139,16 +202,15 @@ impl Db {
                 let options = SqliteConnectOptions::from_str("sqlite::memory:")
                     .map_err(map_err)?
                     .foreign_keys(true);
-                let lite = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .max_lifetime(None)
-                    .idle_timeout(None)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options)
-                    .await
-                    .map_err(map_err)?;
-                Ok(Db::Sqlite(lite))
+                let one = Settings {
+                    max: 1,
+                    min_idle: 1,
+                    max_lifetime: None,
+                    idle_timeout: None,
+                    acquire_timeout: Duration::from_secs(30),
+                };
+                let lite = Pool::eager(options, &one, false).await.map_err(map_err)?;
+                Ok(Db::new(DbPool::Sqlite(lite)))
             }
         }
     }
@@ -156,8 +218,8 @@ impl Db {
     /// `SELECT 1` within `timeout`: the database check of `/health/ready`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
         let query = async {
-            on_pool!(self, |pool| sqlx::query("SELECT 1")
-                .execute(pool)
+            on_pool!(self, |conn| sqlx::query("SELECT 1")
+                .execute(conn)
                 .await
                 .map(|_| ()))
         };
@@ -169,8 +231,11 @@ impl Db {
         }
     }
 
-    /// Closes every connection; in-flight queries finish first.
+    /// Refuses further use; connections close as in-flight queries hand them back.
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        match &self.pool {
+            DbPool::Postgres(p) => p.close(),
+            DbPool::Sqlite(p) => p.close(),
+        }
     }
 }

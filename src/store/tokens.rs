@@ -5,7 +5,6 @@ use super::{map_err, Db};
 use crate::error::StoreError;
 use crate::token::store::{TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use sqlx::Connection;
 
 fn table(kind: TokenKind) -> &'static str {
     match kind {
@@ -215,23 +214,12 @@ impl TokenStore for Db {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let now = now.naive_utc();
-        match self {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(map_err)?;
-                let done = rotate::<sqlx::Postgres>(&mut tx, old, access, refresh, now)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, done).await
-            }
-            Db::Sqlite(pool) => {
-                let mut conn = pool.acquire().await.map_err(map_err)?;
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let done = rotate::<sqlx::Sqlite>(&mut tx, old, access, refresh, now)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, done).await
-            }
-        }
+        super::in_tx!(self, |tx, DB| {
+            let done = rotate::<DB>(&mut tx, old, access, refresh, now)
+                .await
+                .map_err(map_err)?;
+            super::commit_if(tx, done).await
+        })
     }
 
     async fn insert_code(&self, code: &TokenRecord) -> Result<(), StoreError> {
@@ -259,23 +247,12 @@ impl TokenStore for Db {
         access: &TokenRecord,
         refresh: Option<&TokenRecord>,
     ) -> Result<bool, StoreError> {
-        match self {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(map_err)?;
-                let done = exchange::<sqlx::Postgres>(&mut tx, signature, access, refresh)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, done).await
-            }
-            Db::Sqlite(pool) => {
-                let mut conn = pool.acquire().await.map_err(map_err)?;
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-                let done = exchange::<sqlx::Sqlite>(&mut tx, signature, access, refresh)
-                    .await
-                    .map_err(map_err)?;
-                super::commit_if(tx, done).await
-            }
-        }
+        super::in_tx!(self, |tx, DB| {
+            let done = exchange::<DB>(&mut tx, signature, access, refresh)
+                .await
+                .map_err(map_err)?;
+            super::commit_if(tx, done).await
+        })
     }
 
     async fn spend_code(&self, signature: &str) -> Result<bool, StoreError> {
@@ -333,7 +310,7 @@ impl TokenStore for Db {
         crate::on_pool!(self, |pool| async {
             sqlx::query("DELETE FROM hydra_oauth2_access WHERE requested_at < $1")
                 .bind(access_before)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await?;
             if let Some(refresh_before) = refresh_before {
                 sqlx::query("DELETE FROM hydra_oauth2_refresh WHERE requested_at < $1")

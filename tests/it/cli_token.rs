@@ -72,16 +72,7 @@ async fn create_client(t: &TestServer) {
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {
-    match db {
-        Db::Postgres(p) => sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(p)
-            .await
-            .unwrap(),
-    }
+    portcullis::on_pool!(db, |p| sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap()
 }
 
 /// Runs `sql` with `binds` (text, or a time as `TIMESTAMP`).
@@ -98,10 +89,10 @@ async fn exec(db: &Db, sql: &str, binds: &[Bind<'_>]) {
             q
         }};
     }
-    match db {
-        Db::Postgres(p) => bound!(sqlx::query(sql)).execute(p).await.map(|_| ()),
-        Db::Sqlite(p) => bound!(sqlx::query(sql)).execute(p).await.map(|_| ()),
-    }
+    portcullis::on_pool!(db, |p| bound!(sqlx::query(sql))
+        .execute(p)
+        .await
+        .map(|_| ()))
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
@@ -161,16 +152,10 @@ async fn consent_request(db: &Db, challenge: &str, at: DateTime<Utc>, handled: O
 
 async fn challenges(db: &Db, table: &str) -> Vec<String> {
     let sql = format!("SELECT challenge FROM {table} ORDER BY challenge");
-    match db {
-        Db::Postgres(p) => sqlx::query_scalar::<_, String>(&sql)
-            .fetch_all(p)
-            .await
-            .unwrap(),
-        Db::Sqlite(p) => sqlx::query_scalar::<_, String>(&sql)
-            .fetch_all(p)
-            .await
-            .unwrap(),
-    }
+    portcullis::on_pool!(db, |p| sqlx::query_scalar::<_, String>(&sql)
+        .fetch_all(p)
+        .await)
+    .unwrap()
 }
 
 on_both_backends! {

@@ -30,10 +30,7 @@ on_both_backends! {
     async fn ready_reports_pending_migrations(backend: Backend) {
         let t = TestServer::start(backend).await;
         let db = t.db.connect().await;
-        match &db {
-            portcullis::store::Db::Postgres(p) => { sqlx::query("DELETE FROM portcullis_schema_migration").execute(p).await.unwrap(); }
-            portcullis::store::Db::Sqlite(p) => { sqlx::query("DELETE FROM portcullis_schema_migration").execute(p).await.unwrap(); }
-        }
+        portcullis::on_pool!(db, |p| sqlx::query("DELETE FROM portcullis_schema_migration").execute(p).await.map(|_| ())).unwrap();
         let (status, body) = t.admin_get("/health/ready").await;
         assert_eq!(status, 503);
         let msg = body["errors"]["migrations"].as_str().unwrap_or_default();

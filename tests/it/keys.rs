@@ -204,10 +204,7 @@ on_both_backends! {
         let t = TestServer::start(backend).await;
         let pair = keys(&generate(&t, "sealed", json!({"alg": "ES256", "kid": "a", "use": "sig"})).await);
         let d = pair[0]["d"].as_str().unwrap().to_string();
-        let rows: Vec<String> = match &t.state.db {
-            portcullis::store::Db::Postgres(p) => sqlx::query_scalar("SELECT keydata FROM hydra_jwk").fetch_all(p).await.unwrap(),
-            portcullis::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT keydata FROM hydra_jwk").fetch_all(p).await.unwrap(),
-        };
+        let rows: Vec<String> = portcullis::on_pool!(t.state.db, |p| sqlx::query_scalar("SELECT keydata FROM hydra_jwk").fetch_all(p).await).unwrap();
         assert!(rows.len() >= 6);
         for keydata in rows {
             assert!(!keydata.contains(&d) && !keydata.contains("kty") && serde_json::from_str::<Value>(&keydata).is_err());
@@ -276,16 +273,13 @@ async fn concurrent_start_creates_one_key_set_postgres() {
     }
     let pool = db.connect().await;
     for set in [ID_TOKEN_SET, ACCESS_TOKEN_SET] {
-        let n: i64 = match &pool {
-            portcullis::store::Db::Postgres(p) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM hydra_jwk WHERE sid = $1")
-                    .bind(set)
-                    .fetch_one(p)
-                    .await
-                    .unwrap()
-            }
-            portcullis::store::Db::Sqlite(_) => unreachable!(),
-        };
+        let n: i64 = portcullis::on_pool!(pool, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM hydra_jwk WHERE sid = $1"
+        )
+        .bind(set)
+        .fetch_one(p)
+        .await)
+        .unwrap();
         assert_eq!(n, 2, "{set}: exactly one key pair");
     }
     pool.close().await;

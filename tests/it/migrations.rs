@@ -24,10 +24,7 @@ const TABLES: &[&str] = &[
 ];
 
 async fn count(db: &Db, sql: &str) -> i64 {
-    match db {
-        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-    }
+    portcullis::on_pool!(db, |p| sqlx::query_scalar(sql).fetch_one(p).await).unwrap()
 }
 
 on_both_backends! {
@@ -77,10 +74,7 @@ on_both_backends! {
             "DELETE FROM hydra_client WHERE id = 'c1'",
         ];
         for sql in statements {
-            match &db {
-                Db::Postgres(p) => { sqlx::query(sql).execute(p).await.unwrap(); }
-                Db::Sqlite(p) => { sqlx::query(sql).execute(p).await.unwrap(); }
-            }
+            portcullis::on_pool!(db, |p| sqlx::query(sql).execute(p).await.map(|_| ())).unwrap();
         }
         assert_eq!(count(&db, "SELECT COUNT(*) FROM hydra_oauth2_access").await, 0, "tokens go with their client");
         db.close().await;

@@ -195,10 +195,7 @@ on_both_backends! {
             let db = db.clone();
             async move {
                 let sql = format!("SELECT COUNT(*) FROM {table}");
-                match &db {
-                    portcullis::store::Db::Postgres(p) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await.unwrap(),
-                    portcullis::store::Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await.unwrap(),
-                }
+                portcullis::on_pool!(db, |p| sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await).unwrap()
             }
         };
         assert_eq!(count("hydra_oauth2_access").await, 1, "notAfter in the past keeps newer rows");
