@@ -389,7 +389,9 @@ on_both_backends! {
         db.insert_consent_request(&pending).await.unwrap();
 
         let (request, handled) = db.find_remembered_consent("alice", "c1").await.unwrap().unwrap();
-        assert_eq!(request.challenge, "pick");
+        let mut picked = consent("pick", "alice", "c1");
+        picked.requested_at = at(200);
+        assert_eq!(request, picked, "the whole request comes with the answer");
         assert_eq!(handled, consent_answer("pick", at(200)), "used or not, it is found");
         let found = db.find_remembered_consent("alice", "c2").await.unwrap().unwrap();
         assert_eq!(found.0.challenge, "other-client");
@@ -406,6 +408,46 @@ on_both_backends! {
         }
         let found = db.find_remembered_consent("alice", "c1").await.unwrap().unwrap();
         assert_eq!(found.0.challenge, "tie-late");
+        db.close().await;
+    }
+
+    async fn answers_without_times_read_back_through_every_read(backend: Backend) {
+        // The request and its answer come from one joined row: the answer's NULL columns
+        // (authenticated_at, handled_at) must not read as a missing answer.
+        let (_t, db) = store(backend).await;
+        db.insert_auth_session(&session("s1")).await.unwrap();
+        db.insert_login_request(&login("l1", "s1")).await.unwrap();
+        let login_answer = HandledLogin { authenticated_at: None, ..login_answer("l1") };
+        db.handle_login_request(&login_answer).await.unwrap();
+        assert_eq!(db.get_login_request("l1").await.unwrap().1, Some(login_answer.clone()));
+        let (_, spent) = db.use_login_verifier("l1-verifier").await.unwrap();
+        assert_eq!(spent, HandledLogin { was_used: true, ..login_answer });
+
+        let request = consent("k1", "alice", "c1");
+        db.insert_consent_request(&request).await.unwrap();
+        let answer = HandledConsent {
+            authenticated_at: None,
+            handled_at: None,
+            ..consent_answer("k1", at(0))
+        };
+        db.handle_consent_request(&answer).await.unwrap();
+        assert_eq!(
+            db.get_consent_request("k1").await.unwrap(),
+            (request.clone(), Some(answer.clone()))
+        );
+        assert_eq!(
+            db.find_remembered_consent("alice", "c1").await.unwrap(),
+            Some((request.clone(), answer.clone()))
+        );
+        let spent = HandledConsent { was_used: true, ..answer };
+        assert_eq!(
+            db.use_consent_verifier("k1-verifier").await.unwrap(),
+            (request.clone(), spent.clone())
+        );
+        assert_eq!(
+            db.find_remembered_consent("alice", "c1").await.unwrap(),
+            Some((request, spent))
+        );
         db.close().await;
     }
 

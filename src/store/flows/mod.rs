@@ -1,8 +1,8 @@
 //! `ConsentStore` on both backends: authentication sessions, login and consent requests with
 //! their answers, forced subject identifiers (hydra-reference §8.4). Lists, contexts and
-//! errors are JSON text (`rows.rs`); times are UTC `TIMESTAMP`s. A spent verifier is
-//! `was_used = TRUE` on the handled row, claimed by one conditional `UPDATE`, so of concurrent
-//! spends exactly one wins.
+//! errors are JSON text (`rows.rs`); times are UTC `TIMESTAMP`s. A request is always read
+//! with its answer in one `SELECT ... LEFT JOIN`. A spent verifier is `was_used = TRUE` on the
+//! handled row, claimed by one conditional `UPDATE`, so of concurrent spends exactly one wins.
 
 mod rows;
 
@@ -14,9 +14,11 @@ use crate::consent::store::ConsentStore;
 use crate::error::StoreError;
 
 use rows::{
-    context_json, count, error_json, json, map_json, oidc_json, params, SessionRow,
+    context_json, count, error_json, joined_select, json, map_json, oidc_json, params,
+    ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow, SessionRow,
     CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
 };
+use std::sync::LazyLock;
 
 const SESSION: &str = "hydra_oauth2_authentication_session";
 const LOGIN: &str = "hydra_oauth2_authentication_request";
@@ -33,55 +35,107 @@ fn map_fk(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// `UPDATE <handled> SET was_used = TRUE` for the request holding verifier `$1`, only while
-/// unspent; `RETURNING` the challenge to the one caller that flipped it.
-fn spend_sql(request: &str, handled: &str) -> String {
-    format!(
-        "UPDATE {handled} SET was_used = TRUE WHERE was_used = FALSE AND challenge = \
-         (SELECT challenge FROM {request} WHERE verifier = $1) RETURNING challenge"
+/// `SELECT` a login request and its answer (`h_*`, NULL while unanswered).
+static LOGIN_JOINED: LazyLock<String> = LazyLock::new(|| {
+    joined_select(
+        LOGIN,
+        LOGIN_COLUMNS,
+        "LEFT JOIN",
+        LOGIN_HANDLED,
+        HANDLED_LOGIN_COLUMNS,
     )
-}
+});
+static LOGIN_BY_CHALLENGE: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE r.challenge = $1", *LOGIN_JOINED));
+static LOGIN_BY_VERIFIER: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE r.verifier = $1", *LOGIN_JOINED));
+static LOGIN_SPEND: LazyLock<String> =
+    LazyLock::new(|| spend_sql(LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
 
-/// Why a verifier could not be spent: `Some(true)` spent, `Some(false)` answered but unspent
-/// (answered after our attempt), `None` unknown verifier or unanswered request.
-fn spend_state_sql(request: &str, handled: &str) -> String {
+/// `SELECT` a consent request and its answer (`h_*`, NULL while unanswered).
+static CONSENT_JOINED: LazyLock<String> = LazyLock::new(|| {
+    joined_select(
+        CONSENT,
+        CONSENT_COLUMNS,
+        "LEFT JOIN",
+        CONSENT_HANDLED,
+        HANDLED_CONSENT_COLUMNS,
+    )
+});
+static CONSENT_BY_CHALLENGE: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE r.challenge = $1", *CONSENT_JOINED));
+static CONSENT_BY_VERIFIER: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE r.verifier = $1", *CONSENT_JOINED));
+static CONSENT_SPEND: LazyLock<String> =
+    LazyLock::new(|| spend_sql(CONSENT_HANDLED, HANDLED_CONSENT_COLUMNS));
+
+/// Hydra 1.10.3 (persistence/sql/persister_consent.go, findValidConsentSessions): the newest
+/// remembered, accepted, non-skipped answer of `$1` at client `$2`, used or not, with its
+/// request. NULL handled_at sorts last on both backends (their NULL orders differ).
+static REMEMBERED_CONSENT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT h.was_used FROM {request} r LEFT JOIN {handled} h ON h.challenge = r.challenge \
-         WHERE r.verifier = $1"
+        "{} WHERE r.subject = $1 AND r.client_id = $2 AND r.skip = FALSE \
+         AND h.remember = TRUE AND h.error = '{{}}' \
+         ORDER BY h.requested_at DESC, \
+         CASE WHEN h.handled_at IS NULL THEN 1 ELSE 0 END, h.handled_at DESC, \
+         r.challenge DESC LIMIT 1",
+        joined_select(
+            CONSENT,
+            CONSENT_COLUMNS,
+            "JOIN",
+            CONSENT_HANDLED,
+            HANDLED_CONSENT_COLUMNS
+        )
+    )
+});
+
+/// `UPDATE <handled> SET was_used = TRUE` for challenge `$1`, only while unspent; `RETURNING`
+/// the answer as spent to the one caller that flipped it (an unspent consent answer may still
+/// be replaced, so the answer is taken from the spend, not from an earlier read).
+fn spend_sql(handled: &str, columns: &str) -> String {
+    format!(
+        "UPDATE {handled} SET was_used = TRUE WHERE challenge = $1 AND was_used = FALSE \
+         RETURNING {columns}"
     )
 }
 
 impl Db {
-    /// Spends `verifier` on the request table `request`; returns the challenge it answered.
-    async fn spend_verifier(
+    /// The request `$1` selects (by challenge or verifier) with its answer, if any.
+    async fn fetch_joined<J: Joined>(&self, sql: &str, key: &str) -> Result<Option<J>, StoreError> {
+        crate::on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(key)
+            .fetch_optional(pool)
+            .await)
+        .map_err(map_err)
+    }
+
+    /// Spends `verifier`: reads its request with the answer (`by_verifier`), then claims the
+    /// answer (`spend`). Two statements when it wins, one for an unknown, unanswered or spent
+    /// verifier. Returns the request and the answer as spent.
+    async fn spend_verifier<J: Joined, H: Decoded + Into<J::Handled>>(
         &self,
-        request: &str,
-        handled: &str,
+        by_verifier: &str,
+        spend: &str,
         verifier: &str,
-    ) -> Result<String, StoreError> {
-        let spend = spend_sql(request, handled);
-        let state = spend_state_sql(request, handled);
-        // Two rounds: an answer that lands between our UPDATE and the look-up is spent on
-        // the second; after that an unspent answer is reported as missing.
+    ) -> Result<(J::Request, J::Handled), StoreError> {
+        // Two rounds: a spend lost to a concurrent one reads the state again (spent:
+        // Conflict; the answer deleted meanwhile: NotFound).
         for _ in 0..2 {
-            let won: Option<String> = crate::on_pool!(self, |pool| sqlx::query_scalar(&spend)
-                .bind(verifier)
+            let Some(joined) = self.fetch_joined::<J>(by_verifier, verifier).await? else {
+                return Err(StoreError::NotFound);
+            };
+            match joined.was_used() {
+                None => return Err(StoreError::NotFound),
+                Some(true) => return Err(StoreError::Conflict),
+                Some(false) => {}
+            }
+            let won: Option<H> = crate::on_pool!(self, |pool| sqlx::query_as(spend)
+                .bind(joined.challenge())
                 .fetch_optional(pool)
                 .await)
             .map_err(map_err)?;
-            if let Some(challenge) = won {
-                return Ok(challenge);
-            }
-            let used: Option<Option<bool>> =
-                crate::on_pool!(self, |pool| sqlx::query_scalar(&state)
-                    .bind(verifier)
-                    .fetch_optional(pool)
-                    .await)
-                .map_err(map_err)?;
-            match used.flatten() {
-                None => return Err(StoreError::NotFound),
-                Some(true) => return Err(StoreError::Conflict),
-                Some(false) => continue,
+            if let Some(handled) = won {
+                return Ok((joined.into_parts().0, handled.into()));
             }
         }
         Err(StoreError::NotFound)
@@ -180,9 +234,10 @@ impl ConsentStore for Db {
         &self,
         challenge: &str,
     ) -> Result<(LoginRequest, Option<HandledLogin>), StoreError> {
-        let request = self.fetch_login(challenge).await?;
-        let handled = self.fetch_handled_login(challenge).await?;
-        Ok((request, handled))
+        self.fetch_joined::<LoginJoinRow>(&LOGIN_BY_CHALLENGE, challenge)
+            .await?
+            .map(Joined::into_parts)
+            .ok_or(StoreError::NotFound)
     }
 
     async fn handle_login_request(&self, h: &HandledLogin) -> Result<(), StoreError> {
@@ -213,14 +268,12 @@ impl ConsentStore for Db {
         &self,
         verifier: &str,
     ) -> Result<(LoginRequest, HandledLogin), StoreError> {
-        let challenge = self.spend_verifier(LOGIN, LOGIN_HANDLED, verifier).await?;
-        // Once spent, an answer is never rewritten: these reads see the state we claimed.
-        let request = self.fetch_login(&challenge).await?;
-        let handled = self
-            .fetch_handled_login(&challenge)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok((request, handled))
+        self.spend_verifier::<LoginJoinRow, HandledLoginRow>(
+            &LOGIN_BY_VERIFIER,
+            &LOGIN_SPEND,
+            verifier,
+        )
+        .await
     }
 
     async fn insert_consent_request(&self, r: &ConsentRequest) -> Result<(), StoreError> {
@@ -256,9 +309,10 @@ impl ConsentStore for Db {
         &self,
         challenge: &str,
     ) -> Result<(ConsentRequest, Option<HandledConsent>), StoreError> {
-        let request = self.fetch_consent(challenge).await?;
-        let handled = self.fetch_handled_consent(challenge).await?;
-        Ok((request, handled))
+        self.fetch_joined::<ConsentJoinRow>(&CONSENT_BY_CHALLENGE, challenge)
+            .await?
+            .map(Joined::into_parts)
+            .ok_or(StoreError::NotFound)
     }
 
     async fn handle_consent_request(&self, h: &HandledConsent) -> Result<(), StoreError> {
@@ -302,15 +356,12 @@ impl ConsentStore for Db {
         &self,
         verifier: &str,
     ) -> Result<(ConsentRequest, HandledConsent), StoreError> {
-        let challenge = self
-            .spend_verifier(CONSENT, CONSENT_HANDLED, verifier)
-            .await?;
-        let request = self.fetch_consent(&challenge).await?;
-        let handled = self
-            .fetch_handled_consent(&challenge)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok((request, handled))
+        self.spend_verifier::<ConsentJoinRow, HandledConsentRow>(
+            &CONSENT_BY_VERIFIER,
+            &CONSENT_SPEND,
+            verifier,
+        )
+        .await
     }
 
     async fn find_remembered_consent(
@@ -318,33 +369,17 @@ impl ConsentStore for Db {
         subject: &str,
         client_id: &str,
     ) -> Result<Option<(ConsentRequest, HandledConsent)>, StoreError> {
-        // Hydra 1.10.3 (persistence/sql/persister_consent.go, findValidConsentSessions): the
-        // newest remembered, accepted, non-skipped answer; used or not. NULL handled_at sorts
-        // last on both backends (their NULL orders differ).
-        let sql = format!(
-            "SELECT r.challenge FROM {CONSENT} r JOIN {CONSENT_HANDLED} h \
-             ON h.challenge = r.challenge \
-             WHERE r.subject = $1 AND r.client_id = $2 AND r.skip = FALSE \
-             AND h.remember = TRUE AND h.error = '{{}}' \
-             ORDER BY h.requested_at DESC, \
-             CASE WHEN h.handled_at IS NULL THEN 1 ELSE 0 END, h.handled_at DESC, \
-             r.challenge DESC LIMIT 1"
-        );
-        let found: Option<String> = crate::on_pool!(self, |pool| sqlx::query_scalar(&sql)
-            .bind(subject)
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await)
-        .map_err(map_err)?;
-        let Some(challenge) = found else {
-            return Ok(None);
-        };
-        match self.get_consent_request(&challenge).await {
-            Ok((request, Some(handled))) => Ok(Some((request, handled))),
-            // Flushed or revoked since the look-up: nothing is remembered any more.
-            Ok((_, None)) | Err(StoreError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let found: Option<ConsentJoinRow> =
+            crate::on_pool!(self, |pool| sqlx::query_as(&REMEMBERED_CONSENT)
+                .bind(subject)
+                .bind(client_id)
+                .fetch_optional(pool)
+                .await)
+            .map_err(map_err)?;
+        // An inner join: the answer is always there.
+        Ok(found
+            .map(Joined::into_parts)
+            .and_then(|(request, handled)| Some((request, handled?))))
     }
 
     async fn get_forced_subject(

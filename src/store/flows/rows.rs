@@ -1,15 +1,16 @@
 //! The row side of the flow tables: row structs, their conversions to the consent models,
-//! the JSON text columns (lists, maps, contexts, `error`), and the reads by challenge.
+//! the JSON text columns (lists, maps, contexts, `error`), and a request read together with
+//! its answer in one `SELECT` (`joined_select`, `LoginJoinRow`, `ConsentJoinRow`).
 
-use super::{CONSENT, CONSENT_HANDLED, LOGIN, LOGIN_HANDLED};
 use crate::consent::model::{
     AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest, OidcContext,
     RequestDenied,
 };
-use crate::error::StoreError;
-use crate::store::{map_err, Db};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::FromRow;
 
 pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     Utc.from_utc_datetime(&t)
@@ -285,56 +286,151 @@ pub(super) fn count(columns: &str) -> usize {
     columns.split(',').count()
 }
 
-impl Db {
-    pub(super) async fn fetch_login(&self, challenge: &str) -> Result<LoginRequest, StoreError> {
-        let sql = format!("SELECT {LOGIN_COLUMNS} FROM {LOGIN} WHERE challenge = $1");
-        let row: LoginRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(challenge)
-            .fetch_one(pool)
-            .await)
-        .map_err(map_err)?;
-        Ok(row.into())
+/// `r.<c> AS <c>, ...` for the request's columns and `h.<c> AS h_<c>, ...` for its answer's,
+/// from `<request> r <join> <handled> h ON h.challenge = r.challenge`: one statement reads a
+/// request together with its answer. Append the `WHERE`.
+pub(super) fn joined_select(
+    request: &str,
+    request_columns: &str,
+    join: &str,
+    handled: &str,
+    handled_columns: &str,
+) -> String {
+    let columns = |prefix: &str, alias: &str, list: &str| {
+        list.split(',')
+            .map(str::trim)
+            .map(|c| format!("{prefix}.{c} AS {alias}{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT {}, {} FROM {request} r {join} {handled} h ON h.challenge = r.challenge",
+        columns("r", "", request_columns),
+        columns("h", "h_", handled_columns)
+    )
+}
+
+/// A row both backends decode.
+pub(super) trait Decoded:
+    for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{
+}
+
+impl<T> Decoded for T where
+    T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{
+}
+
+/// A request read with its answer ([`joined_select`]); the answer's columns are all NULL
+/// while the request is unanswered (`LEFT JOIN`).
+pub(super) trait Joined: Decoded {
+    type Request;
+    type Handled;
+    fn challenge(&self) -> &str;
+    /// `None` unanswered, else whether the answer's verifier was spent.
+    fn was_used(&self) -> Option<bool>;
+    fn into_parts(self) -> (Self::Request, Option<Self::Handled>);
+}
+
+/// [`LoginRow`] with the `h_` columns of its [`HandledLoginRow`].
+#[derive(sqlx::FromRow)]
+pub(super) struct LoginJoinRow {
+    #[sqlx(flatten)]
+    request: LoginRow,
+    h_challenge: Option<String>,
+    h_subject: Option<String>,
+    h_remember: Option<bool>,
+    h_remember_for: Option<i64>,
+    h_error: Option<String>,
+    h_acr: Option<String>,
+    h_requested_at: Option<NaiveDateTime>,
+    h_authenticated_at: Option<NaiveDateTime>,
+    h_was_used: Option<bool>,
+    h_forced_subject_identifier: Option<String>,
+    h_context: Option<String>,
+}
+
+impl Joined for LoginJoinRow {
+    type Request = LoginRequest;
+    type Handled = HandledLogin;
+
+    fn challenge(&self) -> &str {
+        &self.request.challenge
     }
 
-    pub(super) async fn fetch_handled_login(
-        &self,
-        challenge: &str,
-    ) -> Result<Option<HandledLogin>, StoreError> {
-        let sql =
-            format!("SELECT {HANDLED_LOGIN_COLUMNS} FROM {LOGIN_HANDLED} WHERE challenge = $1");
-        let row: Option<HandledLoginRow> = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(challenge)
-            .fetch_optional(pool)
-            .await)
-        .map_err(map_err)?;
-        Ok(row.map(Into::into))
+    fn was_used(&self) -> Option<bool> {
+        self.h_challenge.as_ref().and(self.h_was_used)
     }
 
-    pub(super) async fn fetch_consent(
-        &self,
-        challenge: &str,
-    ) -> Result<ConsentRequest, StoreError> {
-        let sql = format!("SELECT {CONSENT_COLUMNS} FROM {CONSENT} WHERE challenge = $1");
-        let row: ConsentRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(challenge)
-            .fetch_one(pool)
-            .await)
-        .map_err(map_err)?;
-        Ok(row.into())
+    fn into_parts(self) -> (LoginRequest, Option<HandledLogin>) {
+        let handled = (|| {
+            Some(HandledLoginRow {
+                challenge: self.h_challenge?,
+                subject: self.h_subject?,
+                remember: self.h_remember?,
+                remember_for: self.h_remember_for?,
+                error: self.h_error?,
+                acr: self.h_acr?,
+                requested_at: self.h_requested_at?,
+                authenticated_at: self.h_authenticated_at,
+                was_used: self.h_was_used?,
+                forced_subject_identifier: self.h_forced_subject_identifier?,
+                context: self.h_context?,
+            })
+        })();
+        (self.request.into(), handled.map(Into::into))
+    }
+}
+
+/// [`ConsentRow`] with the `h_` columns of its [`HandledConsentRow`].
+#[derive(sqlx::FromRow)]
+pub(super) struct ConsentJoinRow {
+    #[sqlx(flatten)]
+    request: ConsentRow,
+    h_challenge: Option<String>,
+    h_granted_scope: Option<String>,
+    h_granted_at_audience: Option<String>,
+    h_remember: Option<bool>,
+    h_remember_for: Option<i64>,
+    h_error: Option<String>,
+    h_requested_at: Option<NaiveDateTime>,
+    h_authenticated_at: Option<NaiveDateTime>,
+    h_session_access_token: Option<String>,
+    h_session_id_token: Option<String>,
+    h_was_used: Option<bool>,
+    h_handled_at: Option<NaiveDateTime>,
+}
+
+impl Joined for ConsentJoinRow {
+    type Request = ConsentRequest;
+    type Handled = HandledConsent;
+
+    fn challenge(&self) -> &str {
+        &self.request.challenge
     }
 
-    pub(super) async fn fetch_handled_consent(
-        &self,
-        challenge: &str,
-    ) -> Result<Option<HandledConsent>, StoreError> {
-        let sql =
-            format!("SELECT {HANDLED_CONSENT_COLUMNS} FROM {CONSENT_HANDLED} WHERE challenge = $1");
-        let row: Option<HandledConsentRow> = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(challenge)
-            .fetch_optional(pool)
-            .await)
-        .map_err(map_err)?;
-        Ok(row.map(Into::into))
+    fn was_used(&self) -> Option<bool> {
+        self.h_challenge.as_ref().and(self.h_was_used)
+    }
+
+    fn into_parts(self) -> (ConsentRequest, Option<HandledConsent>) {
+        let handled = (|| {
+            Some(HandledConsentRow {
+                challenge: self.h_challenge?,
+                granted_scope: self.h_granted_scope?,
+                granted_at_audience: self.h_granted_at_audience?,
+                remember: self.h_remember?,
+                remember_for: self.h_remember_for?,
+                error: self.h_error?,
+                requested_at: self.h_requested_at?,
+                authenticated_at: self.h_authenticated_at,
+                session_access_token: self.h_session_access_token?,
+                session_id_token: self.h_session_id_token?,
+                was_used: self.h_was_used?,
+                handled_at: self.h_handled_at,
+            })
+        })();
+        (self.request.into(), handled.map(Into::into))
     }
 }
 
