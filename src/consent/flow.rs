@@ -263,22 +263,21 @@ pub async fn start_login(
         return Err(Error::login_required()
             .hint("Prompt 'none' was requested, but no existing login session was found."));
     }
-    let session_id = match &reuse {
-        Some(s) => s.id.clone(),
-        None => {
-            let stub = AuthSession {
-                id: random::uuid(),
-                authenticated_at: None,
-                subject: String::new(),
-                remember: false,
-                // A stub lives as long as its login request may: the janitor clears
-                // abandoned ones; a completed login sets the real expiry.
-                expires_at: Some(clock::later(now, env.config.ttl.login_consent_request)),
-            };
-            store.insert_auth_session(&stub).await.map_err(storage)?;
-            stub.id
-        }
-    };
+    // A new login opens a stub session, stored with the request (one store call).
+    let stub = reuse.is_none().then(|| AuthSession {
+        id: random::uuid(),
+        authenticated_at: None,
+        subject: String::new(),
+        remember: false,
+        // A stub lives as long as its login request may: the janitor clears abandoned ones;
+        // a completed login sets the real expiry.
+        expires_at: Some(clock::later(now, env.config.ttl.login_consent_request)),
+    });
+    let session_id = reuse
+        .as_ref()
+        .or(stub.as_ref())
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
     let login = LoginRequest {
         challenge: random_hex(),
         verifier: random_hex(),
@@ -297,7 +296,10 @@ pub async fn start_login(
         oidc_context: req.oidc_context.clone(),
         session_id,
     };
-    store.insert_login_request(&login).await.map_err(storage)?;
+    store
+        .insert_login_request_with_session(stub.as_ref(), &login)
+        .await
+        .map_err(storage)?;
     let csrf = env.seal(env.names.login_csrf(&login.challenge), &login.csrf, None);
     Ok(Redirect {
         to: with_param(&env.config.urls.login, "login_challenge", &login.challenge),

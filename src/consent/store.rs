@@ -1,5 +1,5 @@
 //! The storage contract for login/consent state (hydra-reference §8.4). Implemented in
-//! `store/flows.rs`, tested on both backends by `tests/it/flow_store.rs`.
+//! `store/flows/`, tested on both backends by `tests/it/flow_store.rs`.
 
 use super::model::{AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest};
 use crate::error::StoreError;
@@ -32,6 +32,14 @@ pub trait ConsentStore {
     /// Stores a new login request. `Conflict` on a duplicate challenge or verifier.
     fn insert_login_request(
         &self,
+        request: &LoginRequest,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`Self::insert_auth_session`] of `session` (the stub a new login opens; `None` when the
+    /// request reuses a remembered session), then [`Self::insert_login_request`], on one
+    /// connection. Not atomic: a stub whose request failed is left to expire.
+    fn insert_login_request_with_session(
+        &self,
+        session: Option<&AuthSession>,
         request: &LoginRequest,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The login request `challenge` and its answer, if any; `NotFound`.

@@ -244,6 +244,43 @@ on_both_backends! {
         db.close().await;
     }
 
+    async fn a_login_request_is_stored_with_its_stub_session(backend: Backend) {
+        let (_t, db) = store(backend).await;
+        let stub = session("s1");
+        let request = login("l1", "s1");
+        db.insert_login_request_with_session(Some(&stub), &request).await.unwrap();
+        assert_eq!(db.get_auth_session("s1").await.unwrap(), stub);
+        assert_eq!(db.get_login_request("l1").await.unwrap(), (request, None));
+
+        // Reusing a remembered session: only the request is written.
+        let again = login("l2", "s1");
+        db.insert_login_request_with_session(None, &again).await.unwrap();
+        assert_eq!(db.get_login_request("l2").await.unwrap(), (again, None));
+
+        // A taken session id is Conflict and stores no request.
+        assert!(matches!(
+            db.insert_login_request_with_session(Some(&stub), &login("l3", "s1")).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(db.get_login_request("l3").await, Err(StoreError::NotFound)));
+        // The request's own failures are as insert_login_request's.
+        assert!(matches!(
+            db.insert_login_request_with_session(Some(&session("s2")), &login("l1", "s2")).await,
+            Err(StoreError::Conflict)
+        ));
+        let mut foreign = login("l4", "s3");
+        foreign.client_id = "no-such-client".into();
+        assert!(matches!(
+            db.insert_login_request_with_session(Some(&session("s3")), &foreign).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            db.insert_login_request_with_session(None, &login("l5", "no-such-session")).await,
+            Err(StoreError::NotFound)
+        ));
+        db.close().await;
+    }
+
     async fn login_verifier_is_spent_once(backend: Backend) {
         let (_t, db) = store(backend).await;
         db.insert_auth_session(&session("s1")).await.unwrap();

@@ -35,6 +35,31 @@ fn map_fk(err: sqlx::Error) -> StoreError {
     }
 }
 
+static SESSION_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO {SESSION} (id, authenticated_at, subject, remember, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)"
+    )
+});
+static LOGIN_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({})",
+        params(count(LOGIN_COLUMNS))
+    )
+});
+
+/// Binds an [`AuthSession`] to [`SESSION_INSERT`].
+macro_rules! bind_session {
+    ($query:expr, $s:expr) => {
+        $query
+            .bind($s.id.as_str())
+            .bind($s.authenticated_at.map(|t| t.naive_utc()))
+            .bind($s.subject.as_str())
+            .bind($s.remember)
+            .bind($s.expires_at.map(|t| t.naive_utc()))
+    };
+}
+
 /// `SELECT` a login request and its answer (`h_*`, NULL while unanswered).
 static LOGIN_JOINED: LazyLock<String> = LazyLock::new(|| {
     joined_select(
@@ -110,50 +135,50 @@ impl Db {
     }
 
     /// Spends `verifier`: reads its request with the answer (`by_verifier`), then claims the
-    /// answer (`spend`). Two statements when it wins, one for an unknown, unanswered or spent
-    /// verifier. Returns the request and the answer as spent.
+    /// answer (`spend`), on one connection. Two statements when it wins, one for an unknown,
+    /// unanswered or spent verifier. Returns the request and the answer as spent.
     async fn spend_verifier<J: Joined, H: Decoded + Into<J::Handled>>(
         &self,
         by_verifier: &str,
         spend: &str,
         verifier: &str,
     ) -> Result<(J::Request, J::Handled), StoreError> {
-        // Two rounds: a spend lost to a concurrent one reads the state again (spent:
-        // Conflict; the answer deleted meanwhile: NotFound).
-        for _ in 0..2 {
-            let Some(joined) = self.fetch_joined::<J>(by_verifier, verifier).await? else {
-                return Err(StoreError::NotFound);
-            };
-            match joined.was_used() {
-                None => return Err(StoreError::NotFound),
-                Some(true) => return Err(StoreError::Conflict),
-                Some(false) => {}
+        let outcome = crate::on_pool!(self, |conn| async {
+            // Two rounds: a spend lost to a concurrent one reads the state again (spent:
+            // Conflict; the answer deleted meanwhile: NotFound).
+            for _ in 0..2 {
+                let joined: Option<J> = sqlx::query_as(by_verifier)
+                    .bind(verifier)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(joined) = joined else {
+                    return Ok(Err(StoreError::NotFound));
+                };
+                match joined.was_used() {
+                    None => return Ok(Err(StoreError::NotFound)),
+                    Some(true) => return Ok(Err(StoreError::Conflict)),
+                    Some(false) => {}
+                }
+                let won: Option<H> = sqlx::query_as(spend)
+                    .bind(joined.challenge())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(handled) = won {
+                    return Ok(Ok((joined, handled)));
+                }
             }
-            let won: Option<H> = crate::on_pool!(self, |pool| sqlx::query_as(spend)
-                .bind(joined.challenge())
-                .fetch_optional(pool)
-                .await)
-            .map_err(map_err)?;
-            if let Some(handled) = won {
-                return Ok((joined.into_parts().0, handled.into()));
-            }
+            Ok::<_, sqlx::Error>(Err(StoreError::NotFound))
         }
-        Err(StoreError::NotFound)
+        .await)
+        .map_err(map_err)?;
+        let (joined, handled) = outcome?;
+        Ok((joined.into_parts().0, handled.into()))
     }
 }
 
 impl ConsentStore for Db {
     async fn insert_auth_session(&self, s: &AuthSession) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO {SESSION} (id, authenticated_at, subject, remember, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)"
-        );
-        crate::on_pool!(self, |pool| sqlx::query(&sql)
-            .bind(s.id.as_str())
-            .bind(s.authenticated_at.map(|t| t.naive_utc()))
-            .bind(s.subject.as_str())
-            .bind(s.remember)
-            .bind(s.expires_at.map(|t| t.naive_utc()))
+        crate::on_pool!(self, |pool| bind_session!(sqlx::query(&SESSION_INSERT), s)
             .execute(pool)
             .await
             .map(|_| ()))
@@ -204,29 +229,42 @@ impl ConsentStore for Db {
     }
 
     async fn insert_login_request(&self, r: &LoginRequest) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({})",
-            params(count(LOGIN_COLUMNS))
-        );
+        self.insert_login_request_with_session(None, r).await
+    }
+
+    async fn insert_login_request_with_session(
+        &self,
+        session: Option<&AuthSession>,
+        r: &LoginRequest,
+    ) -> Result<(), StoreError> {
         // No session is NULL: the column is a foreign key.
-        let session = Some(r.session_id.as_str()).filter(|s| !s.is_empty());
-        crate::on_pool!(self, |pool| sqlx::query(&sql)
-            .bind(r.challenge.as_str())
-            .bind(r.verifier.as_str())
-            .bind(r.csrf.as_str())
-            .bind(json(&r.requested_scope))
-            .bind(json(&r.requested_audience))
-            .bind(r.subject.as_str())
-            .bind(r.request_url.as_str())
-            .bind(r.skip)
-            .bind(r.client_id.as_str())
-            .bind(r.requested_at.naive_utc())
-            .bind(r.authenticated_at.map(|t| t.naive_utc()))
-            .bind(oidc_json(&r.oidc_context))
-            .bind(session)
-            .execute(pool)
-            .await
-            .map(|_| ()))
+        let session_id = Some(r.session_id.as_str()).filter(|s| !s.is_empty());
+        // A session has no foreign key: map_fk only adds NotFound for the request's.
+        crate::on_pool!(self, |conn| async {
+            if let Some(s) = session {
+                bind_session!(sqlx::query(&SESSION_INSERT), s)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query(&LOGIN_INSERT)
+                .bind(r.challenge.as_str())
+                .bind(r.verifier.as_str())
+                .bind(r.csrf.as_str())
+                .bind(json(&r.requested_scope))
+                .bind(json(&r.requested_audience))
+                .bind(r.subject.as_str())
+                .bind(r.request_url.as_str())
+                .bind(r.skip)
+                .bind(r.client_id.as_str())
+                .bind(r.requested_at.naive_utc())
+                .bind(r.authenticated_at.map(|t| t.naive_utc()))
+                .bind(oidc_json(&r.oidc_context))
+                .bind(session_id)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        }
+        .await)
         .map_err(map_fk)
     }
 
