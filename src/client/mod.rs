@@ -54,6 +54,7 @@ pub async fn create(
     let client = Client {
         data: body,
         secret_hash,
+        revision: new_revision(),
     };
     store.insert_client(&client).await?;
     let mut shown = client.data;
@@ -150,11 +151,20 @@ async fn replace(
     let client = Client {
         data: body,
         secret_hash,
+        revision: new_revision(),
     };
     store.update_client(&client).await?;
     let mut shown = client.data;
     shown.client_secret = new_secret;
     Ok(shown)
+}
+
+/// A fresh [`Client::revision`]: random, so that a client deleted and created again under the
+/// same id does not take over the old row's revision.
+fn new_revision() -> i64 {
+    let mut bytes = [0u8; 8];
+    random::fill(&mut bytes);
+    i64::from_le_bytes(bytes)
 }
 
 /// `DELETE /clients/{id}`.

@@ -207,6 +207,9 @@ pub struct Client {
     pub data: OAuth2Client,
     /// argon2id or bcrypt hash; empty when the client has none.
     pub secret_hash: String,
+    /// Which version of the stored row this is: a random number the store writes with every
+    /// change (0 for a client not read from the store).
+    pub revision: i64,
 }
 
 impl std::fmt::Debug for Client {

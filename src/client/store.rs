@@ -9,8 +9,16 @@ pub trait ClientStore {
     /// Stores a new client. `Conflict` when its id exists.
     fn insert_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The client with this id, or `NotFound`.
+    /// The client with this id as stored now, or `NotFound`.
     fn get_client(&self, id: &str) -> impl Future<Output = Result<Client, StoreError>> + Send;
+    /// The client with this id as read at most a couple of seconds ago (by this process, or
+    /// now), or `NotFound`. Writes through this process are seen at once; writes through
+    /// another instance within that bound. For steps whose outcome a later step re-checks
+    /// against the stored row (see `TokenStore::insert_token_if_client`).
+    fn get_client_cached(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Client, StoreError>> + Send;
     /// Replaces every field of an existing client except `created_at`. `NotFound` when absent.
     fn update_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -13,6 +13,7 @@ pub use store::{KeyStore, SealedKey};
 
 use crate::crypto::aead::Aead;
 use crate::error::Error;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use jws::SigningKey;
 use serde::Deserialize;
@@ -43,11 +44,16 @@ struct CachedSet {
     read_at: Instant,
 }
 
+/// The serialized public JWKS and the cached sets it was built from.
+type JwksBody = (Vec<Arc<CachedSet>>, Bytes);
+
 /// Key sets: sealing, caching and signing. One per process, shared by both routers.
 pub struct KeyManager {
     aead: Aead,
     rsa_bits: u32,
     cache: RwLock<HashMap<String, Arc<CachedSet>>>,
+    /// The last `/.well-known/jwks.json` body: rebuilt only when one of its sets was re-read.
+    jwks: RwLock<Option<JwksBody>>,
 }
 
 fn sealing_failed(e: impl std::fmt::Display) -> Error {
@@ -65,6 +71,7 @@ impl KeyManager {
             aead,
             rsa_bits,
             cache: RwLock::new(HashMap::new()),
+            jwks: RwLock::new(None),
         }
     }
 
@@ -284,30 +291,63 @@ impl KeyManager {
         store: &impl KeyStore,
         sets: &[String],
     ) -> Result<JsonWebKeySet, Error> {
-        let mut keys: Vec<JsonWebKey> = Vec::new();
+        let mut cached = Vec::with_capacity(sets.len());
         for set in sets {
-            let cached = self.cached(store, set).await?;
-            for k in &cached.keys {
-                // A generated pair publishes its `public:` half; skip the `private:` twin.
-                let kid = k.kid.as_deref().unwrap_or_default();
-                let twin = kid
-                    .strip_prefix("private:")
-                    .map(|id| format!("public:{id}"));
-                if twin.is_some_and(|t| {
-                    cached
-                        .keys
-                        .iter()
-                        .any(|o| o.kid.as_deref() == Some(t.as_str()))
-                }) {
-                    continue;
-                }
-                if let Some(public) = key::public_part(k) {
-                    if !keys.iter().any(|existing| existing.kid == public.kid) {
-                        keys.push(public);
-                    }
+            cached.push(self.cached(store, set).await?);
+        }
+        Ok(public_set(&cached))
+    }
+
+    /// [`KeyManager::public_keys`] serialized, rebuilt only when a set was re-read.
+    pub async fn public_keys_json(
+        &self,
+        store: &impl KeyStore,
+        sets: &[String],
+    ) -> Result<Bytes, Error> {
+        let mut cached = Vec::with_capacity(sets.len());
+        for set in sets {
+            cached.push(self.cached(store, set).await?);
+        }
+        let same = |built: &[Arc<CachedSet>]| {
+            built.len() == cached.len() && built.iter().zip(&cached).all(|(a, b)| Arc::ptr_eq(a, b))
+        };
+        if let Some((built, body)) = self.jwks.read().ok().as_deref().and_then(Option::as_ref) {
+            if same(built) {
+                return Ok(body.clone());
+            }
+        }
+        let body = Bytes::from(serde_json::to_vec(&public_set(&cached)).map_err(sealing_failed)?);
+        if let Ok(mut memo) = self.jwks.write() {
+            *memo = Some((cached, body.clone()));
+        }
+        Ok(body)
+    }
+}
+
+/// The public halves of the keys of `sets`, each kid once.
+fn public_set(sets: &[Arc<CachedSet>]) -> JsonWebKeySet {
+    let mut keys: Vec<JsonWebKey> = Vec::new();
+    for cached in sets {
+        for k in &cached.keys {
+            // A generated pair publishes its `public:` half; skip the `private:` twin.
+            let kid = k.kid.as_deref().unwrap_or_default();
+            let twin = kid
+                .strip_prefix("private:")
+                .map(|id| format!("public:{id}"));
+            if twin.is_some_and(|t| {
+                cached
+                    .keys
+                    .iter()
+                    .any(|o| o.kid.as_deref() == Some(t.as_str()))
+            }) {
+                continue;
+            }
+            if let Some(public) = key::public_part(k) {
+                if !keys.iter().any(|existing| existing.kid == public.kid) {
+                    keys.push(public);
                 }
             }
         }
-        Ok(JsonWebKeySet { keys })
     }
+    JsonWebKeySet { keys }
 }

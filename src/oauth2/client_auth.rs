@@ -254,11 +254,22 @@ pub enum Endpoint {
     Revocation,
 }
 
+/// Which copy of the client row authentication may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRead {
+    /// The row as stored now.
+    Fresh,
+    /// A copy up to a couple of seconds old (`ClientStore::get_client_cached`): only when
+    /// what the request then writes is conditional on the row being unchanged.
+    Cached,
+}
+
 /// Authenticates the client behind `creds` at `endpoint`.
 pub async fn authenticate<S: ClientStore + JtiStore + Sync>(
     ctx: &Ctx<'_, S>,
     creds: &Credentials,
     endpoint: Endpoint,
+    read: ClientRead,
     now: DateTime<Utc>,
 ) -> Result<Client, Error> {
     let (store, cache) = (ctx.store, ctx.secrets);
@@ -287,7 +298,11 @@ pub async fn authenticate<S: ClientStore + JtiStore + Sync>(
             return Err(Error::invalid_request().hint("Client credentials missing or malformed in both HTTP Authorization header and HTTP POST body."))
         }
     };
-    let client = match store.get_client(id).await {
+    let found = match read {
+        ClientRead::Fresh => store.get_client(id).await,
+        ClientRead::Cached => store.get_client_cached(id).await,
+    };
+    let client = match found {
         Ok(c) => c,
         Err(StoreError::NotFound) => {
             return Err(

@@ -22,7 +22,7 @@ use crate::jwk::{KeyManager, KeyStore};
 use crate::token::{TokenEngine, TokenStore};
 use chrono::{DateTime, Utc};
 use client_assertion::JtiStore;
-use client_auth::{ClientAuthCache, Credentials, Endpoint};
+use client_auth::{ClientAuthCache, ClientRead, Credentials, Endpoint};
 use serde::Serialize;
 
 /// What the protocol functions need, borrowed from the application state.
@@ -88,6 +88,28 @@ pub struct TokenResponse {
     pub token_type: &'static str,
 }
 
+/// The client credentials grant, the hot path: the client is authenticated against its cached
+/// row and the token is stored only if that row is still the stored one (one statement per
+/// token). If it is not (a secret rotated, the client changed or deleted through another
+/// instance), the copy is dropped and the request runs again on the stored row, so nothing is
+/// ever issued on an out-of-date client.
+async fn client_credentials<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
+    ctx: &Ctx<'_, S>,
+    creds: &Credentials,
+    req: &TokenRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    for read in [ClientRead::Cached, ClientRead::Fresh, ClientRead::Fresh] {
+        let client = client_auth::authenticate(ctx, creds, Endpoint::Token, read, now).await?;
+        if let Some(response) = grant::client_credentials::handle(ctx, &client, req, now).await? {
+            return Ok(response);
+        }
+    }
+    // Changed under us three times in a row.
+    Err(Error::temporarily_unavailable()
+        .hint("The OAuth 2.0 Client changed while the token was being issued; try again."))
+}
+
 /// `POST /oauth2/token`: authenticates the client, then runs the requested grant.
 pub async fn token<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
     ctx: &Ctx<'_, S>,
@@ -101,9 +123,12 @@ pub async fn token<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
         .ok_or_else(|| {
             Error::invalid_request().hint("The request is missing the 'grant_type' parameter.")
         })?;
-    let client = client_auth::authenticate(ctx, creds, Endpoint::Token, now).await?;
+    if grant_type == "client_credentials" {
+        return client_credentials(ctx, creds, req, now).await;
+    }
+    let client =
+        client_auth::authenticate(ctx, creds, Endpoint::Token, ClientRead::Fresh, now).await?;
     match grant_type {
-        "client_credentials" => grant::client_credentials::handle(ctx, &client, req, now).await,
         "authorization_code" => grant::authorization_code::handle(ctx, &client, req, now).await,
         "refresh_token" => grant::refresh_token::handle(ctx, &client, req, now).await,
         other => Err(Error::unsupported_grant_type()

@@ -1,10 +1,75 @@
-//! `ClientStore` on both backends: table `hydra_client`, lists and objects as JSON text.
+//! `ClientStore` on both backends: table `hydra_client`, lists and objects as JSON text, and
+//! the short-lived in-process copy of client rows ([`ClientCache`]).
 
 use super::{map_err, Db};
 use crate::client::{Client, ClientStore, OAuth2Client};
 use crate::error::StoreError;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a client row read from the database answers `get_client_cached` without reading
+/// it again. Every public step of a flow and every token request needs its client; reading it
+/// each time was one statement of two per token and four of 27 per login flow
+/// (docs/benchmarks.md). Writes through this process drop the copy at once; a write made
+/// through another instance (or straight into the database) is seen here within this bound,
+/// as key sets are (`jwk::CACHE_TTL`). Nothing lives only here: the row stays the truth, and
+/// what must not act on an old copy (client authentication, issuing) either reads the row
+/// (`get_client`) or makes its write conditional on the row being unchanged
+/// (`insert_token_if_client`).
+const CLIENT_TTL: Duration = Duration::from_secs(2);
+/// More distinct clients than this within one TTL empties the cache rather than growing it.
+const CLIENT_CACHE_LIMIT: usize = 10_000;
+
+/// Client rows by id, each with the time it was read.
+#[derive(Default)]
+pub(crate) struct ClientCache {
+    entries: RwLock<HashMap<String, (Instant, Client)>>,
+    /// Bumped by every local write: a read that started before a write must not put back the
+    /// row it read (it may predate the write).
+    generation: AtomicU64,
+}
+
+impl ClientCache {
+    fn get(&self, id: &str) -> Option<Client> {
+        let entries = self.entries.read().ok()?;
+        let (read_at, client) = entries.get(id)?;
+        (read_at.elapsed() < CLIENT_TTL).then(|| client.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `client`, read at `read_at` when the generation was `seen`, unless a local write
+    /// happened since.
+    fn put(&self, client: &Client, read_at: Instant, seen: u64) {
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        if self.generation() != seen {
+            return;
+        }
+        if entries.len() >= CLIENT_CACHE_LIMIT {
+            entries.clear();
+        }
+        entries.insert(client.data.client_id.clone(), (read_at, client.clone()));
+    }
+
+    /// Forgets `id` (called before and after every local write of it).
+    fn forget(&self, id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
+}
+
+static SELECT_ONE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM hydra_client WHERE id = $1"));
 
 #[derive(sqlx::FromRow)]
 struct ClientRow {
@@ -41,6 +106,7 @@ struct ClientRow {
     backchannel_logout_session_required: bool,
     metadata: String,
     token_endpoint_auth_signing_alg: String,
+    revision: i64,
 }
 
 const COLUMNS: &str = "id, client_name, client_secret, redirect_uris, grant_types, response_types, scope, owner, \
@@ -48,7 +114,7 @@ const COLUMNS: &str = "id, client_name, client_secret, redirect_uris, grant_type
     jwks_uri, request_uris, token_endpoint_auth_method, request_object_signing_alg, userinfo_signed_response_alg, \
     subject_type, allowed_cors_origins, audience, created_at, updated_at, frontchannel_logout_uri, \
     frontchannel_logout_session_required, post_logout_redirect_uris, backchannel_logout_uri, \
-    backchannel_logout_session_required, metadata, token_endpoint_auth_signing_alg";
+    backchannel_logout_session_required, metadata, token_endpoint_auth_signing_alg, revision";
 
 fn list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
@@ -66,6 +132,7 @@ impl From<ClientRow> for Client {
     fn from(r: ClientRow) -> Client {
         Client {
             secret_hash: r.client_secret,
+            revision: r.revision,
             data: OAuth2Client {
                 client_id: r.id,
                 client_name: r.client_name,
@@ -107,7 +174,7 @@ impl From<ClientRow> for Client {
 
 /// Binds a client's values in `COLUMNS` order (id first) to `$query`.
 macro_rules! bind_client {
-    ($query:expr, $c:expr, $hash:expr) => {{
+    ($query:expr, $c:expr, $hash:expr, $revision:expr) => {{
         let c: &OAuth2Client = $c;
         let created = c.created_at.unwrap_or_default().naive_utc();
         let updated = c.updated_at.unwrap_or_default().naive_utc();
@@ -145,6 +212,7 @@ macro_rules! bind_client {
             .bind(c.backchannel_logout_session_required)
             .bind(to_json(&c.metadata))
             .bind(c.token_endpoint_auth_signing_alg.clone())
+            .bind($revision)
     }};
 }
 
@@ -164,33 +232,51 @@ fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
+impl Db {
+    /// Drops this process's copy of client `id` (it was found changed).
+    pub(crate) fn forget_client(&self, id: &str) {
+        self.clients.forget(id);
+    }
+}
+
 impl ClientStore for Db {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO hydra_client ({COLUMNS}) VALUES ({})",
-            placeholders(33)
+            placeholders(34)
         );
         let hash = client.secret_hash.clone();
         crate::on_pool!(self, |pool| bind_client!(
             sqlx::query(&sql),
             &client.data,
-            hash.clone()
+            hash.clone(),
+            client.revision
         )
         .execute(pool)
         .await
         .map(|_| ()))
         .map_err(map_err)?;
+        self.clients.forget(&client.data.client_id);
         Ok(())
     }
 
+    async fn get_client_cached(&self, id: &str) -> Result<Client, StoreError> {
+        match self.clients.get(id) {
+            Some(hit) => Ok(hit),
+            None => self.get_client(id).await,
+        }
+    }
+
     async fn get_client(&self, id: &str) -> Result<Client, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM hydra_client WHERE id = $1");
-        let row: ClientRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+        let (seen, read_at) = (self.clients.generation(), Instant::now());
+        let row: ClientRow = crate::on_pool!(self, |pool| sqlx::query_as(&SELECT_ONE)
             .bind(id)
             .fetch_one(pool)
             .await)
         .map_err(map_err)?;
-        Ok(row.into())
+        let client = Client::from(row);
+        self.clients.put(&client, read_at, seen);
+        Ok(client)
     }
 
     async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
@@ -204,19 +290,24 @@ impl ClientStore for Db {
             .collect();
         let sql = format!("UPDATE hydra_client SET {} WHERE id = $1", sets.join(", "));
         let hash = client.secret_hash.clone();
+        let id = client.data.client_id.as_str();
+        self.clients.forget(id);
         let done = crate::on_pool!(self, |pool| bind_client!(
             sqlx::query(&sql),
             &client.data,
-            hash.clone()
+            hash.clone(),
+            client.revision
         )
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
-        .map_err(map_err)?;
-        found(done)
+        .map_err(map_err);
+        self.clients.forget(id);
+        found(done?)
     }
 
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+        self.clients.forget(id);
         let done = crate::on_pool!(self, |pool| sqlx::query(
             "DELETE FROM hydra_client WHERE id = $1"
         )
@@ -224,8 +315,9 @@ impl ClientStore for Db {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
-        .map_err(map_err)?;
-        found(done)
+        .map_err(map_err);
+        self.clients.forget(id);
+        found(done?)
     }
 
     async fn list_clients(
@@ -247,5 +339,50 @@ impl ClientStore for Db {
         .await)
         .map_err(map_err)?;
         Ok((rows.into_iter().map(Client::from).collect(), total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(id: &str, scope: &str) -> Client {
+        Client {
+            data: OAuth2Client {
+                client_id: id.into(),
+                scope: scope.into(),
+                ..OAuth2Client::default()
+            },
+            secret_hash: String::new(),
+            revision: 0,
+        }
+    }
+
+    #[test]
+    fn a_read_is_served_until_forgotten() {
+        let cache = ClientCache::default();
+        assert!(cache.get("a").is_none());
+        cache.put(&client("a", "x"), Instant::now(), cache.generation());
+        assert_eq!(cache.get("a").unwrap().data.scope, "x");
+        assert!(cache.get("b").is_none());
+        cache.forget("a");
+        assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn a_read_that_raced_a_write_is_not_kept() {
+        let cache = ClientCache::default();
+        let seen = cache.generation();
+        cache.forget("a"); // a write lands while the read is in flight
+        cache.put(&client("a", "old"), Instant::now(), seen);
+        assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn an_old_read_has_expired() {
+        let cache = ClientCache::default();
+        let long_ago = Instant::now().checked_sub(CLIENT_TTL * 2).unwrap();
+        cache.put(&client("a", "x"), long_ago, cache.generation());
+        assert!(cache.get("a").is_none());
     }
 }

@@ -20,12 +20,20 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001",
-    name: "init",
-    postgres: include_str!("../../migrations/postgres/0001_init.sql"),
-    sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001",
+        name: "init",
+        postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: "0002",
+        name: "client_revision",
+        postgres: include_str!("../../migrations/postgres/0002_client_revision.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0002_client_revision.sql"),
+    },
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_schema_migration (\
     version VARCHAR(64) NOT NULL PRIMARY KEY, \

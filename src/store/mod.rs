@@ -24,6 +24,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, PgConnection, SqliteConnection};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a request waits for a pooled connection before it fails; keeps requests and
@@ -31,9 +32,17 @@ use std::time::Duration;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The database: a connection pool on one of the two backends. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pub pool: DbPool,
+    /// Recently read client rows (see `clients.rs`).
+    clients: Arc<clients::ClientCache>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("pool", &self.pool).finish()
+    }
 }
 
 /// The pool of a [`Db`], by backend (see `pool.rs`).
@@ -149,7 +158,10 @@ fn default_pool_size() -> u32 {
 
 impl Db {
     fn new(pool: DbPool) -> Db {
-        Db { pool }
+        Db {
+            pool,
+            clients: Arc::default(),
+        }
     }
 
     /// Opens a pool for `dsn` and checks that the database answers.

@@ -3,7 +3,7 @@
 
 use super::{map_err, Db};
 use crate::error::StoreError;
-use crate::token::store::{TokenKind, TokenRecord, TokenStore};
+use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 fn table(kind: TokenKind) -> &'static str {
@@ -194,6 +194,31 @@ impl TokenStore for Db {
             .await
             .map(|_| ()))
         .map_err(map_err)
+    }
+
+    async fn insert_token_if_client(
+        &self,
+        kind: TokenKind,
+        t: &TokenRecord,
+        client: &ClientVersion<'_>,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO {} ({COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+             WHERE EXISTS (SELECT 1 FROM hydra_client WHERE id = $14 AND revision = $15)",
+            table(kind)
+        );
+        let inserted = crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), t)
+            .bind(client.id)
+            .bind(client.revision)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(map_err)?;
+        if inserted == 0 {
+            // Changed or deleted since it was read: the next read must see the row.
+            self.forget_client(client.id);
+        }
+        Ok(inserted > 0)
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord, StoreError> {

@@ -11,7 +11,7 @@ pub mod session;
 pub mod store;
 
 pub use session::{CodeBinding, IdTokenClaims, Session};
-pub use store::{TokenKind, TokenRecord, TokenStore};
+pub use store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 
 use crate::clock;
 use crate::crypto::aead::Aead;
@@ -205,13 +205,41 @@ impl TokenEngine {
         grant: &Grant,
         now: DateTime<Utc>,
     ) -> Result<Issued, Error> {
+        let (issued, record) = self.access_record(store, grant, now).await?;
+        store.insert_token(TokenKind::Access, &record).await?;
+        Ok(issued)
+    }
+
+    /// Like [`TokenEngine::issue_access_token`], recorded only while `client`'s row is
+    /// unchanged; `None` (nothing issued) when it changed since it was read.
+    pub async fn issue_access_token_if_client(
+        &self,
+        store: &(impl TokenStore + KeyStore),
+        grant: &Grant,
+        now: DateTime<Utc>,
+        client: &ClientVersion<'_>,
+    ) -> Result<Option<Issued>, Error> {
+        let (issued, record) = self.access_record(store, grant, now).await?;
+        let stored = store
+            .insert_token_if_client(TokenKind::Access, &record, client)
+            .await?;
+        Ok(stored.then_some(issued))
+    }
+
+    /// A new access token for `grant` and the record to store for it.
+    async fn access_record(
+        &self,
+        store: &impl KeyStore,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<(Issued, TokenRecord), Error> {
         let (token, key, exp) = self.mint_access(store, grant, now).await?;
         let record = self.record(grant, key, Some(exp))?;
-        store.insert_token(TokenKind::Access, &record).await?;
-        Ok(Issued {
+        let issued = Issued {
             token,
             expires_at: Some(exp),
-        })
+        };
+        Ok((issued, record))
     }
 
     /// Mints and records an opaque refresh token for `grant`.

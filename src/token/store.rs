@@ -6,6 +6,14 @@ use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use std::future::Future;
 
+/// A client row as it was read: its id and revision (a random number every write of the row
+/// replaces).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientVersion<'a> {
+    pub id: &'a str,
+    pub revision: i64,
+}
+
 /// Which table a token lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -41,6 +49,16 @@ pub trait TokenStore {
         kind: TokenKind,
         token: &TokenRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a new token only if `client`'s stored row is still the one given (same
+    /// revision: not changed or deleted since it was read); false when it is not, and nothing
+    /// was stored. One statement: what lets the token endpoint trust a
+    /// cached client row without reading it again.
+    fn insert_token_if_client(
+        &self,
+        kind: TokenKind,
+        token: &TokenRecord,
+        client: &ClientVersion<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The token stored under `signature`, or `NotFound`.
     fn get_token(
         &self,

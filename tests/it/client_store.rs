@@ -5,6 +5,7 @@ use crate::on_both_backends;
 use chrono::{TimeZone, Utc};
 use portcullis::client::{Client, ClientStore, OAuth2Client};
 use portcullis::error::StoreError;
+use portcullis::token::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use serde_json::json;
 
 fn client(id: &str) -> Client {
@@ -22,6 +23,7 @@ fn client(id: &str) -> Client {
             ..Default::default()
         },
         secret_hash: "$argon2id$hash".into(),
+        revision: 1,
     }
 }
 
@@ -61,5 +63,79 @@ on_both_backends! {
         assert!(matches!(db.delete_client("b").await, Err(StoreError::NotFound)));
         assert_eq!(db.list_clients(10, 0).await.unwrap().1, 2);
         db.close().await;
+    }
+}
+
+fn token(signature: &str, client_id: &str) -> TokenRecord {
+    let at = Utc.with_ymd_and_hms(2021, 7, 14, 12, 0, 0).unwrap();
+    TokenRecord {
+        signature: signature.into(),
+        request_id: format!("req-{signature}"),
+        requested_at: at,
+        client_id: client_id.into(),
+        requested_scope: vec![],
+        granted_scope: vec![],
+        subject: client_id.into(),
+        active: true,
+        requested_audience: vec![],
+        granted_audience: vec![],
+        session_data: "{}".into(),
+        expires_at: None,
+        challenge_id: None,
+    }
+}
+
+fn version(c: &Client) -> ClientVersion<'_> {
+    ClientVersion {
+        id: &c.data.client_id,
+        revision: c.revision,
+    }
+}
+
+on_both_backends! {
+    async fn cached_client_rows_and_the_conditional_token_insert(backend: Backend) {
+        let t = TestDb::create(backend).await;
+        t.migrate().await;
+        let (db, other) = (t.connect().await, t.connect().await);
+        let a = client("a");
+        db.insert_client(&a).await.unwrap();
+        assert_eq!(db.get_client_cached("a").await.unwrap(), a);
+        assert!(matches!(db.get_client_cached("missing").await, Err(StoreError::NotFound)));
+
+        // A write through this Db is seen at once, also by the cached read.
+        let mut renamed = a.clone();
+        renamed.data.client_name = "renamed".into();
+        renamed.revision = 2;
+        db.update_client(&renamed).await.unwrap();
+        assert_eq!(db.get_client_cached("a").await.unwrap().data.client_name, "renamed");
+
+        // The stored row as read: the token is stored.
+        assert!(db.insert_token_if_client(TokenKind::Access, &token("t1", "a"), &version(&renamed)).await.unwrap());
+        assert!(db.get_token(TokenKind::Access, "t1").await.is_ok());
+        // An older copy (another revision), another client: nothing is stored.
+        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t2", "a"), &version(&a)).await.unwrap());
+        let b = ClientVersion { id: "b", revision: renamed.revision };
+        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t3", "a"), &b).await.unwrap());
+        for sig in ["t2", "t3"] {
+            assert!(matches!(db.get_token(TokenKind::Access, sig).await, Err(StoreError::NotFound)));
+        }
+
+        // A write through another Db (another instance): the cached copy may lag, but a failed
+        // conditional insert drops it, and the fresh read sees the write.
+        let _ = db.get_client_cached("a").await.unwrap();
+        let mut rotated = renamed.clone();
+        rotated.secret_hash = "$argon2id$rotated".into();
+        rotated.revision = 3;
+        other.update_client(&rotated).await.unwrap();
+        let stale = db.get_client_cached("a").await.unwrap();
+        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t4", "a"), &version(&stale)).await.unwrap());
+        assert_eq!(db.get_client_cached("a").await.unwrap(), rotated, "the stale copy was dropped");
+        assert_eq!(db.get_client("a").await.unwrap(), rotated);
+
+        // Deleted: nothing is stored for it.
+        other.delete_client("a").await.unwrap();
+        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t5", "a"), &version(&rotated)).await.unwrap());
+        db.close().await;
+        other.close().await;
     }
 }

@@ -31,6 +31,7 @@ async fn store(backend: crate::harness::Backend) -> (TestDb, Db) {
                 ..Default::default()
             },
             secret_hash: String::new(),
+            revision: 0,
         };
         db.insert_client(&client).await.unwrap();
     }

@@ -299,3 +299,67 @@ async fn postgres_a_key_rotated_on_one_instance_reaches_the_other_within_the_cac
     b.stop().await;
     a.stop().await;
 }
+
+/// client_credentials trusts a cached client row only as far as the token's own INSERT
+/// confirms it: a change made through another instance takes effect at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_once() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.start_twin().await;
+    a.create_client(json!({"client_id": "rp", "client_secret": SECRET,
+        "grant_types": ["client_credentials"], "scope": "read write"}))
+        .await;
+    let cc = |scope: &'static str| [("grant_type", "client_credentials"), ("scope", scope)];
+    // B reads (and keeps) the row, twice: the second token comes from its copy.
+    for _ in 0..2 {
+        let r = token_request(&b, SECRET, &cc("read write")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    // A scope removed through A: B refuses it on its next request.
+    let (_, mut client) = a.admin_get("/clients/rp").await;
+    client["scope"] = json!("read");
+    let r = a.admin_call(Method::PUT, "/clients/rp", Some(client)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = token_request(&b, SECRET, &cc("write")).await;
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (400, &json!("invalid_scope")),
+        "{}",
+        r.body
+    );
+    assert_eq!(token_request(&b, SECRET, &cc("read")).await.status, 200);
+
+    // A secret rotated through A: the old one fails on B, the new one works.
+    let (_, mut client) = a.admin_get("/clients/rp").await;
+    client["client_secret"] = json!("a-new-secret-0123456789");
+    let r = a.admin_call(Method::PUT, "/clients/rp", Some(client)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = token_request(&b, SECRET, &cc("read")).await;
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (401, &json!("invalid_client")),
+        "{}",
+        r.body
+    );
+    let r = token_request(&b, "a-new-secret-0123456789", &cc("read")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Deleted through A: B issues nothing.
+    assert_eq!(
+        a.admin_call(Method::DELETE, "/clients/rp", None)
+            .await
+            .status,
+        204
+    );
+    let r = token_request(&b, "a-new-secret-0123456789", &cc("read")).await;
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (401, &json!("invalid_client")),
+        "{}",
+        r.body
+    );
+
+    b.stop().await;
+    a.stop().await;
+}

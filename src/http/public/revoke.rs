@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::http::extract::ApiForm;
 use crate::http::response::{oauth_error, NO_STORE};
 use crate::http::AppState;
-use crate::oauth2::client_auth::{self, Endpoint, FormCredentials};
+use crate::oauth2::client_auth::{self, ClientRead, Endpoint, FormCredentials};
 use crate::oauth2::{revoke, TokenRequest};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,8 +25,14 @@ pub async fn revoke_oauth2_token(
             .and_then(|v| v.to_str().ok());
         let creds = client_auth::credentials(authorization, &FormCredentials::read(&req)?)?;
         let ctx = super::token::ctx(&s);
-        let client =
-            client_auth::authenticate(&ctx, &creds, Endpoint::Revocation, s.clock.now()).await?;
+        let client = client_auth::authenticate(
+            &ctx,
+            &creds,
+            Endpoint::Revocation,
+            ClientRead::Fresh,
+            s.clock.now(),
+        )
+        .await?;
         let token = req
             .one("token")?
             .filter(|t| !t.is_empty())

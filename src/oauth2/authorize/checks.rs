@@ -142,7 +142,11 @@ async fn check_client(store: &impl ClientStore, p: &Params) -> Result<Client, Er
         .ok_or_else(|| {
             Error::invalid_client().hint("The request is missing the 'client_id' parameter.")
         })?;
-    match store.get_client(id).await {
+    // A copy up to a couple of seconds old (see `ClientStore::get_client_cached`): every step
+    // of a flow passes here. A change made through another instance reaches these checks
+    // within that bound; the code exchange authenticates on the stored row, and a deleted
+    // client can have nothing stored for it (foreign keys).
+    match store.get_client_cached(id).await {
         Ok(client) => Ok(client),
         Err(StoreError::NotFound) => {
             Err(Error::invalid_client().hint("The requested OAuth 2.0 Client does not exist."))

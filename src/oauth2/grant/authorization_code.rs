@@ -173,6 +173,7 @@ mod tests {
         Client {
             data,
             secret_hash: String::new(),
+            revision: 0,
         }
     }
 

@@ -6,15 +6,17 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::jwk::KeyStore;
 use crate::oauth2::{scope, Ctx, TokenRequest, TokenResponse};
-use crate::token::{Grant, TokenStore};
+use crate::token::{ClientVersion, Grant, TokenStore};
 use chrono::{DateTime, Utc};
 
+/// `None` when `client` is no longer the stored row (nothing was issued; see
+/// `TokenStore::insert_token_if_client`).
 pub async fn handle<S: TokenStore + KeyStore + Sync>(
     ctx: &Ctx<'_, S>,
     client: &Client,
     req: &TokenRequest,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, Error> {
+) -> Result<Option<TokenResponse>, Error> {
     require_grant_type(client, "client_credentials")?;
     // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential clients."
     if client.data.is_public() {
@@ -54,20 +56,27 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
     grant.granted_scope = requested;
     grant.requested_audience = audience.clone();
     grant.granted_audience = audience;
-    let issued = ctx
+    let version = ClientVersion {
+        id,
+        revision: client.revision,
+    };
+    let Some(issued) = ctx
         .engine
-        .issue_access_token(ctx.store, &grant, now)
-        .await?;
+        .issue_access_token_if_client(ctx.store, &grant, now, &version)
+        .await?
+    else {
+        return Ok(None);
+    };
     let expires_in = issued
         .expires_at
         .map(|e| (e - now).num_seconds().max(0))
         .unwrap_or(0);
-    Ok(TokenResponse {
+    Ok(Some(TokenResponse {
         access_token: issued.token,
         expires_in,
         id_token: None,
         refresh_token: None,
         scope: grant.granted_scope.join(" "),
         token_type: "bearer",
-    })
+    }))
 }
