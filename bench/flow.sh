@@ -15,6 +15,7 @@
 #   PG_URL       PostgreSQL server, loopback only (default postgres://postgres@127.0.0.1:5432)
 #   PG_DSN_PARAMS  extra DSN query for postgres, e.g. max_conns=32
 #   PUBLIC_PORT / ADMIN_PORT   (default 4444 / 4445)     SKIP_BUILD=1 reuse the release build
+#   PORTCULLIS_BIN / FLOW_BENCH_BIN   bench these binaries instead (no build), e.g. an older one
 #   SERVER_CPUS / LOADGEN_CPUS   optional taskset CPU lists for the server and the load
 #   RESULTS_DIR  logs and results (default $TMPDIR/portcullis-bench/flow-<UTC timestamp>)
 #
@@ -80,9 +81,10 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target_dir/release/portcullis"
-load="$target_dir/release/examples/flow_bench"
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+bin="${PORTCULLIS_BIN:-$target_dir/release/portcullis}"
+load="${FLOW_BENCH_BIN:-$target_dir/release/examples/flow_bench}"
+# Given binaries (PORTCULLIS_BIN, e.g. an older build to compare with) are not rebuilt.
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ -z "${PORTCULLIS_BIN:-}" ]; then
   log "cargo build --release --bin portcullis --example flow_bench"
   if ! (cd "$root" && cargo build --release --locked --bin portcullis --example flow_bench) >"$RESULTS_DIR/build.log" 2>&1; then
     tail -30 "$RESULTS_DIR/build.log" >&2

@@ -17,7 +17,7 @@
 #   PG_DSN_PARAMS  extra DSN query for postgres, e.g. max_conns=32 (default: none, the server's
 #                pool default of 2 x CPUs)
 #   PUBLIC_PORT / ADMIN_PORT   Portcullis ports (default 4444 / 4445)
-#   SKIP_BUILD=1 use the existing release binary      SERVER_CPUS / LOADGEN_CPUS: see peer-bench.sh
+#   SKIP_BUILD=1 use the existing release binary; PORTCULLIS_BIN=path bench that binary      SERVER_CPUS / LOADGEN_CPUS: see peer-bench.sh
 #   RESULTS_DIR  where logs and raw results go (default $TMPDIR/portcullis-bench/<UTC timestamp>)
 #
 # Loopback only; every load is bounded by DURATION; the server, the peer and the bench database
@@ -98,8 +98,9 @@ export LOADGEN="${LOADGEN:-$loadgen}"
 
 # ---- build ------------------------------------------------------------------------------------
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target_dir/release/portcullis"
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+bin="${PORTCULLIS_BIN:-$target_dir/release/portcullis}"
+# A given binary (PORTCULLIS_BIN, e.g. an older build to compare with) is not rebuilt.
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ -z "${PORTCULLIS_BIN:-}" ]; then
   log "cargo build --release"
   if ! (cd "$root" && cargo build --release --locked --bin portcullis) >"$RESULTS_DIR/build.log" 2>&1; then
     tail -30 "$RESULTS_DIR/build.log" >&2
