@@ -1,7 +1,7 @@
 //! `TokenStore` on both backends: access and refresh tokens, authorization codes. Lists are
 //! JSON text; times are UTC `TIMESTAMP`s.
 
-use super::{map_err, Db};
+use super::{map_err, Db, DbPool};
 use crate::error::StoreError;
 use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -68,6 +68,37 @@ fn insert_sql(kind: TokenKind) -> String {
 
 fn insert_into(table: &str) -> String {
     format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+}
+
+/// PostgreSQL: [`exchange`] as one statement (data-modifying CTEs; SQLite has none), so the
+/// code exchange is one round trip and one commit instead of five round trips: spend code
+/// `$1` (`SET active = $2 … AND active = $3`), then insert the access token (`$4…$16`) and
+/// the refresh token (`$17…$29`) only if the spend happened; returns how many access tokens
+/// were stored (0: the code was not active). Concurrent exchanges of one code: the row lock
+/// makes the second re-check `active` after the first commits, so exactly one stores tokens.
+fn exchange_pg_sql(with_refresh: bool) -> String {
+    let values = |from: usize| {
+        (from..from + 13)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let refresh = if with_refresh {
+        format!(
+            ", refresh AS (INSERT INTO hydra_oauth2_refresh ({COLUMNS}) SELECT {} FROM spent \
+             RETURNING signature)",
+            values(17)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "WITH spent AS ({SPEND_CODE}), \
+         access AS (INSERT INTO hydra_oauth2_access ({COLUMNS}) SELECT {} FROM spent \
+         RETURNING signature){refresh} \
+         SELECT COUNT(*) FROM access",
+        values(4)
+    )
 }
 
 const CODE_TABLE: &str = "hydra_oauth2_code";
@@ -272,6 +303,22 @@ impl TokenStore for Db {
         access: &TokenRecord,
         refresh: Option<&TokenRecord>,
     ) -> Result<bool, StoreError> {
+        if let DbPool::Postgres(_) = &self.pool {
+            let sql = exchange_pg_sql(refresh.is_some());
+            let issued: i64 = crate::on_pool!(self, |conn| {
+                let query = sqlx::query_scalar(&sql)
+                    .bind(signature)
+                    .bind(false)
+                    .bind(true);
+                let query = bind_token!(query, access);
+                match refresh {
+                    Some(refresh) => bind_token!(query, refresh).fetch_one(conn).await,
+                    None => query.fetch_one(conn).await,
+                }
+            })
+            .map_err(map_err)?;
+            return Ok(issued > 0);
+        }
         super::in_tx!(self, |tx, DB| {
             let done = exchange::<DB>(&mut tx, signature, access, refresh)
                 .await

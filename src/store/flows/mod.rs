@@ -6,7 +6,7 @@
 
 mod rows;
 
-use super::{map_err, Db};
+use super::{map_err, Db, DbPool};
 use crate::consent::model::{
     AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest,
 };
@@ -14,9 +14,9 @@ use crate::consent::store::ConsentStore;
 use crate::error::StoreError;
 
 use rows::{
-    context_json, count, error_json, joined_select, json, map_json, oidc_json, params,
-    ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow, SessionRow,
-    CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
+    context_json, count, error_json, joined_columns, joined_select, json, map_json, oidc_json,
+    params, ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow,
+    SessionRow, CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
 };
 use std::sync::LazyLock;
 
@@ -48,6 +48,21 @@ static LOGIN_INSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// PostgreSQL: a new session (`$1…$5`) and its first login request (`$6…`) in one statement,
+/// one round trip and one commit (SQLite has no data-modifying CTEs; a statement costs it no
+/// round trip). A failure of either inserts neither.
+static SESSION_AND_LOGIN_INSERT_PG: LazyLock<String> = LazyLock::new(|| {
+    let n = count(LOGIN_COLUMNS);
+    let values = (6..6 + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH s AS ({}) INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({values})",
+        *SESSION_INSERT
+    )
+});
+
 /// Binds an [`AuthSession`] to [`SESSION_INSERT`].
 macro_rules! bind_session {
     ($query:expr, $s:expr) => {
@@ -76,6 +91,8 @@ static LOGIN_BY_VERIFIER: LazyLock<String> =
     LazyLock::new(|| format!("{} WHERE r.verifier = $1", *LOGIN_JOINED));
 static LOGIN_SPEND: LazyLock<String> =
     LazyLock::new(|| spend_sql(LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
+static LOGIN_SPEND_PG: LazyLock<String> =
+    LazyLock::new(|| spend_joined_sql(LOGIN, LOGIN_COLUMNS, LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
 
 /// `SELECT` a consent request and its answer (`h_*`, NULL while unanswered).
 static CONSENT_JOINED: LazyLock<String> = LazyLock::new(|| {
@@ -93,6 +110,14 @@ static CONSENT_BY_VERIFIER: LazyLock<String> =
     LazyLock::new(|| format!("{} WHERE r.verifier = $1", *CONSENT_JOINED));
 static CONSENT_SPEND: LazyLock<String> =
     LazyLock::new(|| spend_sql(CONSENT_HANDLED, HANDLED_CONSENT_COLUMNS));
+static CONSENT_SPEND_PG: LazyLock<String> = LazyLock::new(|| {
+    spend_joined_sql(
+        CONSENT,
+        CONSENT_COLUMNS,
+        CONSENT_HANDLED,
+        HANDLED_CONSENT_COLUMNS,
+    )
+});
 
 /// Hydra 1.10.3 (persistence/sql/persister_consent.go, findValidConsentSessions): the newest
 /// remembered, accepted, non-skipped answer of `$1` at client `$2`, used or not, with its
@@ -124,6 +149,23 @@ fn spend_sql(handled: &str, columns: &str) -> String {
     )
 }
 
+/// PostgreSQL: the spend of verifier `$1` in one statement, `RETURNING` the request and its
+/// answer as spent (the joined row of [`joined_select`]). SQLite's `RETURNING` cannot name the
+/// joined table; there a second statement costs no round trip anyway.
+fn spend_joined_sql(
+    request: &str,
+    request_columns: &str,
+    handled: &str,
+    handled_columns: &str,
+) -> String {
+    format!(
+        "UPDATE {handled} h SET was_used = TRUE FROM {request} r \
+         WHERE r.verifier = $1 AND h.challenge = r.challenge AND h.was_used = FALSE \
+         RETURNING {}",
+        joined_columns(request_columns, handled_columns)
+    )
+}
+
 impl Db {
     /// The request `$1` selects (by challenge or verifier) with its answer, if any.
     async fn fetch_joined<J: Joined>(&self, sql: &str, key: &str) -> Result<Option<J>, StoreError> {
@@ -141,9 +183,23 @@ impl Db {
         &self,
         by_verifier: &str,
         spend: &str,
+        spend_pg: &str,
         verifier: &str,
     ) -> Result<(J::Request, J::Handled), StoreError> {
-        let outcome = crate::on_pool!(self, |conn| async {
+        let postgres = matches!(self.pool, DbPool::Postgres(_));
+        crate::on_pool!(self, |conn| async {
+            if postgres {
+                let won: Option<J> = sqlx::query_as(spend_pg)
+                    .bind(verifier)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                // The update returns a row only together with its answer.
+                if let Some((request, Some(handled))) = won.map(J::into_parts) {
+                    return Ok(Ok((request, handled)));
+                }
+                // Not spent by this call: the rounds below say why (or spend an answer that
+                // arrived in between).
+            }
             // Two rounds: a spend lost to a concurrent one reads the state again (spent:
             // Conflict; the answer deleted meanwhile: NotFound).
             for _ in 0..2 {
@@ -164,15 +220,13 @@ impl Db {
                     .fetch_optional(&mut *conn)
                     .await?;
                 if let Some(handled) = won {
-                    return Ok(Ok((joined, handled)));
+                    return Ok(Ok((joined.into_parts().0, handled.into())));
                 }
             }
             Ok::<_, sqlx::Error>(Err(StoreError::NotFound))
         }
         .await)
-        .map_err(map_err)?;
-        let (joined, handled) = outcome?;
-        Ok((joined.into_parts().0, handled.into()))
+        .map_err(map_err)?
     }
 }
 
@@ -240,13 +294,19 @@ impl ConsentStore for Db {
         // No session is NULL: the column is a foreign key.
         let session_id = Some(r.session_id.as_str()).filter(|s| !s.is_empty());
         // A session has no foreign key: map_fk only adds NotFound for the request's.
+        let postgres = matches!(self.pool, DbPool::Postgres(_));
         crate::on_pool!(self, |conn| async {
-            if let Some(s) = session {
-                bind_session!(sqlx::query(&SESSION_INSERT), s)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            sqlx::query(&LOGIN_INSERT)
+            let query = match session {
+                Some(s) if postgres => bind_session!(sqlx::query(&SESSION_AND_LOGIN_INSERT_PG), s),
+                Some(s) => {
+                    bind_session!(sqlx::query(&SESSION_INSERT), s)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(&LOGIN_INSERT)
+                }
+                None => sqlx::query(&LOGIN_INSERT),
+            };
+            query
                 .bind(r.challenge.as_str())
                 .bind(r.verifier.as_str())
                 .bind(r.csrf.as_str())
@@ -309,6 +369,7 @@ impl ConsentStore for Db {
         self.spend_verifier::<LoginJoinRow, HandledLoginRow>(
             &LOGIN_BY_VERIFIER,
             &LOGIN_SPEND,
+            &LOGIN_SPEND_PG,
             verifier,
         )
         .await
@@ -397,6 +458,7 @@ impl ConsentStore for Db {
         self.spend_verifier::<ConsentJoinRow, HandledConsentRow>(
             &CONSENT_BY_VERIFIER,
             &CONSENT_SPEND,
+            &CONSENT_SPEND_PG,
             verifier,
         )
         .await

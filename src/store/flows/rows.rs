@@ -296,6 +296,15 @@ pub(super) fn joined_select(
     handled: &str,
     handled_columns: &str,
 ) -> String {
+    format!(
+        "SELECT {} FROM {request} r {join} {handled} h ON h.challenge = r.challenge",
+        joined_columns(request_columns, handled_columns)
+    )
+}
+
+/// The columns of a joined row: the request's (`r.*`) as they are, the answer's (`h.*`) as
+/// `h_*`.
+pub(super) fn joined_columns(request_columns: &str, handled_columns: &str) -> String {
     let columns = |prefix: &str, alias: &str, list: &str| {
         list.split(',')
             .map(str::trim)
@@ -304,7 +313,7 @@ pub(super) fn joined_select(
             .join(", ")
     };
     format!(
-        "SELECT {}, {} FROM {request} r {join} {handled} h ON h.challenge = r.challenge",
+        "{}, {}",
         columns("r", "", request_columns),
         columns("h", "h_", handled_columns)
     )
