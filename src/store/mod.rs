@@ -1,6 +1,10 @@
 //! Storage: [`Db`] (PostgreSQL/CockroachDB or SQLite, chosen by the DSN), connection,
 //! migrations, health. All SQL lives under this module; one SQL text serves both backends
-//! (sqlx binds `$1..$n` on SQLite too), only the DDL in `migrations/` differs.
+//! (sqlx binds `$1..$n` on SQLite too) and the DDL in `migrations/` differs, except on the
+//! three hottest writes of a login flow (code exchange, verifier spend, first login request),
+//! where PostgreSQL gets a one-statement form SQLite cannot express (data-modifying CTEs,
+//! `UPDATE … FROM … RETURNING` of the joined table): each saves PostgreSQL round trips, which
+//! an in-process SQLite does not have. Both forms run under the same contract tests.
 //! May import: `config` (for the DSN), the domain modules (whose store traits it implements),
 //! `error`, sqlx.
 
