@@ -86,23 +86,22 @@ impl Db {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let select = participants_sql(cond);
         let delete = format!("DELETE FROM hydra_oauth2_authentication_session AS s WHERE {cond}");
-        crate::on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+        // Reads, then writes: the write lock is taken first (SQLite), so a concurrent writer
+        // cannot turn the upgrade into a busy or locked error.
+        super::in_tx!(self, |tx, DB| {
             let mut query = sqlx::query_as(&select);
             for arg in args {
                 query = query.bind(*arg);
             }
-            let rows: Vec<(String, String)> = query.fetch_all(&mut *tx).await?;
+            let rows: Vec<(String, String)> = query.fetch_all(&mut *tx).await.map_err(map_err)?;
             let mut query = sqlx::query(&delete);
             for arg in args {
                 query = query.bind(*arg);
             }
-            query.execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(rows)
-        }
-        .await)
-        .map_err(map_err)
+            query.execute(&mut *tx).await.map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(rows)
+        })
     }
 }
 

@@ -213,19 +213,30 @@ impl Db {
                 Ok(Db::new(DbPool::Sqlite(lite)))
             }
             Backend::Memory => {
-                // One connection that never closes: the in-memory database lives exactly as
-                // long as it does, and every query sees the same data.
-                let options = SqliteConnectOptions::from_str("sqlite::memory:")
+                // A private in-memory database (a random name: two `memory` pools in one
+                // process do not meet) shared by a few connections that never close: it lives
+                // as long as they do, and every query sees the same data. Several connections
+                // let reads run while a write waits for the shared cache's table locks
+                // (sqlx waits on them with sqlite3_unlock_notify); one connection serialized
+                // every request behind SQLite's worker thread and halved throughput
+                // (docs/benchmarks.md). Transactions that write take the write lock first
+                // (`in_tx!`), so two of them cannot deadlock on a lock upgrade.
+                let name = format!(
+                    "file:portcullis-{:016x}?mode=memory&cache=shared",
+                    rand::random::<u64>()
+                );
+                let options = SqliteConnectOptions::from_str(&name)
                     .map_err(map_err)?
-                    .foreign_keys(true);
-                let one = Settings {
-                    max: 1,
-                    min_idle: 1,
+                    .foreign_keys(true)
+                    .shared_cache(true);
+                let few = Settings {
+                    max: 4,
+                    min_idle: 4,
                     max_lifetime: None,
                     idle_timeout: None,
                     acquire_timeout: Duration::from_secs(30),
                 };
-                let lite = Pool::eager(options, &one, false).await.map_err(map_err)?;
+                let lite = Pool::eager(options, &few, false).await.map_err(map_err)?;
                 Ok(Db::new(DbPool::Sqlite(lite)))
             }
         }

@@ -139,3 +139,41 @@ on_both_backends! {
         other.close().await;
     }
 }
+
+/// `memory`: a private database per pool, shared by its connections; concurrent writes and
+/// reads all land (the shared cache's table locks wait, they do not fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_databases_are_private_and_take_concurrent_writes() {
+    use portcullis::config::Dsn;
+    let dsn = Dsn::parse("memory").unwrap();
+    let (a, b) = (
+        portcullis::store::Db::connect(&dsn).await.unwrap(),
+        portcullis::store::Db::connect(&dsn).await.unwrap(),
+    );
+    for db in [&a, &b] {
+        db.migrate().await.unwrap();
+    }
+    let writes = (0..40).map(|i| {
+        let a = a.clone();
+        tokio::spawn(async move {
+            let c = client(&format!("c{i:02}"));
+            a.insert_client(&c).await.unwrap();
+            a.insert_token_if_client(
+                TokenKind::Access,
+                &token(&format!("t{i}"), &c.data.client_id),
+                &version(&c),
+            )
+            .await
+            .unwrap()
+        })
+    });
+    for w in writes {
+        assert!(w.await.unwrap(), "every token was stored");
+    }
+    assert_eq!(a.list_clients(100, 0).await.unwrap().1, 40);
+    assert_eq!(
+        b.list_clients(100, 0).await.unwrap().1,
+        0,
+        "another memory pool sees nothing"
+    );
+}
