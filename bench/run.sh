@@ -15,7 +15,7 @@
 #   ENDPOINTS    subset of "token introspect discovery jwks" for opaque mode
 #   PG_URL       PostgreSQL server, loopback only (default postgres://postgres@127.0.0.1:5432)
 #   PG_DSN_PARAMS  extra DSN query for postgres, e.g. max_conns=32 (default: none, the server's
-#                pool default of 2 x CPUs)
+#                pool default of 2 x CPUs, at least 16)
 #   PUBLIC_PORT / ADMIN_PORT   Portcullis ports (default 4444 / 4445)
 #   SKIP_BUILD=1 use the existing release binary; PORTCULLIS_BIN=path bench that binary      SERVER_CPUS / LOADGEN_CPUS: see peer-bench.sh
 #   RESULTS_DIR  where logs and raw results go (default $TMPDIR/portcullis-bench/<UTC timestamp>)
