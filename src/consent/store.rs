@@ -35,8 +35,9 @@ pub trait ConsentStore {
         request: &LoginRequest,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// [`Self::insert_auth_session`] of `session` (the stub a new login opens; `None` when the
-    /// request reuses a remembered session), then [`Self::insert_login_request`], on one
-    /// connection. Not atomic: a stub whose request failed is left to expire.
+    /// request reuses a remembered session), then [`Self::insert_login_request`]: one
+    /// statement on PostgreSQL (both rows or neither), two on one connection on SQLite (a stub
+    /// whose request failed is left to expire).
     fn insert_login_request_with_session(
         &self,
         session: Option<&AuthSession>,
