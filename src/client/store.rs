@@ -19,6 +19,10 @@ pub trait ClientStore {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Client, StoreError>> + Send;
+    /// Reads client `id` as stored now into this process's copy; true when the copy held
+    /// before (however old) was another version of the row, or the row is gone. False when no
+    /// copy was held or it was current.
+    fn refresh_client(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Replaces every field of an existing client except `created_at`. `NotFound` when absent.
     fn update_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;

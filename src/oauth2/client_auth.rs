@@ -64,6 +64,17 @@ impl Credentials {
     pub fn is_basic(&self) -> bool {
         matches!(self, Credentials::Basic { .. })
     }
+
+    /// The client id whose row [`ClientRead::Cached`] authentication reads from the copy
+    /// (client assertions always read the stored row).
+    pub fn cached_id(&self) -> Option<&str> {
+        match self {
+            Credentials::Basic { id, .. }
+            | Credentials::Post { id, .. }
+            | Credentials::Public { id } => Some(id),
+            Credentials::Assertion { .. } | Credentials::Missing => None,
+        }
+    }
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).

@@ -92,17 +92,36 @@ pub struct TokenResponse {
 /// row and the token is stored only if that row is still the stored one (one statement per
 /// token). If it is not (a secret rotated, the client changed or deleted through another
 /// instance), the copy is dropped and the request runs again on the stored row, so nothing is
-/// ever issued on an out-of-date client.
+/// ever issued on an out-of-date client. A refusal made on the copy (wrong secret, scope not
+/// allowed, ...) stands only if the copy was the stored row; otherwise the request runs again
+/// on the stored row, so a secret rotated or a scope granted through another instance works at
+/// once too.
 async fn client_credentials<S: ClientStore + TokenStore + KeyStore + JtiStore + Sync>(
     ctx: &Ctx<'_, S>,
     creds: &Credentials,
     req: &TokenRequest,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Error> {
-    for read in [ClientRead::Cached, ClientRead::Fresh, ClientRead::Fresh] {
-        let client = client_auth::authenticate(ctx, creds, Endpoint::Token, read, now).await?;
-        if let Some(response) = grant::client_credentials::handle(ctx, &client, req, now).await? {
-            return Ok(response);
+    let mut read = ClientRead::Cached;
+    for _ in 0..3 {
+        let attempt = async {
+            let client = client_auth::authenticate(ctx, creds, Endpoint::Token, read, now).await?;
+            grant::client_credentials::handle(ctx, &client, req, now).await
+        };
+        match attempt.await {
+            Ok(Some(response)) => return Ok(response),
+            // The row changed since the copy was read (the store dropped the copy).
+            Ok(None) => read = ClientRead::Fresh,
+            Err(refused) => {
+                let copy_was_stale = match (read, creds.cached_id()) {
+                    (ClientRead::Cached, Some(id)) => ctx.store.refresh_client(id).await?,
+                    _ => false,
+                };
+                if !copy_was_stale {
+                    return Err(refused);
+                }
+                read = ClientRead::Fresh;
+            }
         }
     }
     // Changed under us three times in a row.

@@ -40,6 +40,12 @@ impl ClientCache {
         (read_at.elapsed() < CLIENT_TTL).then(|| client.clone())
     }
 
+    /// The revision of the copy held for `id`, fresh or not.
+    fn held_revision(&self, id: &str) -> Option<i64> {
+        let entries = self.entries.read().ok()?;
+        entries.get(id).map(|(_, client)| client.revision)
+    }
+
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -264,6 +270,20 @@ impl ClientStore for Db {
         match self.clients.get(id) {
             Some(hit) => Ok(hit),
             None => self.get_client(id).await,
+        }
+    }
+
+    async fn refresh_client(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(held) = self.clients.held_revision(id) else {
+            return Ok(false);
+        };
+        match self.get_client(id).await {
+            Ok(stored) => Ok(stored.revision != held),
+            Err(StoreError::NotFound) => {
+                self.clients.forget(id);
+                Ok(true)
+            }
+            Err(e) => Err(e),
         }
     }
 

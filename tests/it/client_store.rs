@@ -135,6 +135,21 @@ on_both_backends! {
         // Deleted: nothing is stored for it.
         other.delete_client("a").await.unwrap();
         assert!(!db.insert_token_if_client(TokenKind::Access, &token("t5", "a"), &version(&rotated)).await.unwrap());
+        // refresh_client: whether the copy held was another version of the stored row.
+        assert!(!db.refresh_client("never-read").await.unwrap(), "no copy held");
+        let b = client("b");
+        db.insert_client(&b).await.unwrap();
+        let _ = db.get_client_cached("b").await.unwrap();
+        assert!(!db.refresh_client("b").await.unwrap(), "the copy is current");
+        let mut b2 = b.clone();
+        b2.revision = 7;
+        other.update_client(&b2).await.unwrap();
+        assert!(db.refresh_client("b").await.unwrap(), "changed through another Db");
+        assert_eq!(db.get_client_cached("b").await.unwrap().revision, 7, "the copy was replaced");
+        assert!(!db.refresh_client("b").await.unwrap());
+        other.delete_client("b").await.unwrap();
+        assert!(db.refresh_client("b").await.unwrap(), "deleted through another Db");
+        assert!(matches!(db.get_client_cached("b").await, Err(StoreError::NotFound)));
         db.close().await;
         other.close().await;
     }

@@ -345,6 +345,31 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
     let r = token_request(&b, "a-new-secret-0123456789", &cc("read")).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // A refusal made on B's copy is checked against the stored row: a secret rotated and a
+    // scope granted through A work on B's very next request.
+    let (_, mut client) = a.admin_get("/clients/rp").await;
+    client["client_secret"] = json!("a-third-secret-0123456789");
+    client["scope"] = json!("read admin");
+    let r = a.admin_call(Method::PUT, "/clients/rp", Some(client)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = token_request(&b, "a-third-secret-0123456789", &cc("admin")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // And a refusal on the stored row stands.
+    let r = token_request(&b, "a-wrong-secret-0123456789", &cc("read")).await;
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (401, &json!("invalid_client")),
+        "{}",
+        r.body
+    );
+    let r = token_request(&b, "a-third-secret-0123456789", &cc("write")).await;
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (400, &json!("invalid_scope")),
+        "{}",
+        r.body
+    );
+
     // Deleted through A: B issues nothing.
     assert_eq!(
         a.admin_call(Method::DELETE, "/clients/rp", None)
@@ -352,7 +377,7 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
             .status,
         204
     );
-    let r = token_request(&b, "a-new-secret-0123456789", &cc("read")).await;
+    let r = token_request(&b, "a-third-secret-0123456789", &cc("read")).await;
     assert_eq!(
         (r.status, &r.body["error"]),
         (401, &json!("invalid_client")),
