@@ -131,6 +131,19 @@ impl KeyManager {
         Ok(entry)
     }
 
+    /// [`KeyManager::cached`] for each of `sets`, in order.
+    async fn cached_sets(
+        &self,
+        store: &impl KeyStore,
+        sets: &[String],
+    ) -> Result<Vec<Arc<CachedSet>>, Error> {
+        let mut cached = Vec::with_capacity(sets.len());
+        for set in sets {
+            cached.push(self.cached(store, set).await?);
+        }
+        Ok(cached)
+    }
+
     /// `POST /keys/{set}`: generates a key (pair) and adds it to the set.
     pub async fn generate(
         &self,
@@ -291,11 +304,7 @@ impl KeyManager {
         store: &impl KeyStore,
         sets: &[String],
     ) -> Result<JsonWebKeySet, Error> {
-        let mut cached = Vec::with_capacity(sets.len());
-        for set in sets {
-            cached.push(self.cached(store, set).await?);
-        }
-        Ok(public_set(&cached))
+        Ok(public_set(&self.cached_sets(store, sets).await?))
     }
 
     /// [`KeyManager::public_keys`] serialized, rebuilt only when a set was re-read.
@@ -304,10 +313,7 @@ impl KeyManager {
         store: &impl KeyStore,
         sets: &[String],
     ) -> Result<Bytes, Error> {
-        let mut cached = Vec::with_capacity(sets.len());
-        for set in sets {
-            cached.push(self.cached(store, set).await?);
-        }
+        let cached = self.cached_sets(store, sets).await?;
         let same = |built: &[Arc<CachedSet>]| {
             built.len() == cached.len() && built.iter().zip(&cached).all(|(a, b)| Arc::ptr_eq(a, b))
         };

@@ -1,7 +1,7 @@
 //! `ClientStore` on both backends: table `hydra_client`, lists and objects as JSON text, and
 //! the short-lived in-process copy of client rows ([`ClientCache`]).
 
-use super::{map_err, Db};
+use super::{column_count, map_err, placeholders, Db};
 use crate::client::{Client, ClientStore, OAuth2Client};
 use crate::error::StoreError;
 use chrono::{NaiveDateTime, TimeZone, Utc};
@@ -231,13 +231,6 @@ fn found(rows_affected: u64) -> Result<(), StoreError> {
     }
 }
 
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Db {
     /// Drops this process's copy of client `id` (it was found changed).
     pub(crate) fn forget_client(&self, id: &str) {
@@ -249,7 +242,7 @@ impl ClientStore for Db {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO hydra_client ({COLUMNS}) VALUES ({})",
-            placeholders(34)
+            placeholders(1, column_count(COLUMNS))
         );
         let hash = client.secret_hash.clone();
         crate::on_pool!(self, |pool| bind_client!(

@@ -125,6 +125,19 @@ macro_rules! in_tx {
 }
 pub(crate) use in_tx;
 
+/// `$first, …, $(first + n - 1)`: the parameters of `n` values, numbered from `first`.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many columns a `COLUMNS`-style list (`a, b, c`) names.
+pub(crate) fn column_count(columns: &str) -> usize {
+    columns.split(',').count()
+}
+
 /// Maps a driver error to a [`StoreError`]: missing rows and unique violations become
 /// outcomes the domain can act on, everything else is a backend failure.
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {

@@ -1,10 +1,11 @@
 //! `TokenStore` on both backends: access and refresh tokens, authorization codes. Lists are
 //! JSON text; times are UTC `TIMESTAMP`s.
 
-use super::{map_err, Db, DbPool};
+use super::{column_count, map_err, placeholders, Db, DbPool};
 use crate::error::StoreError;
 use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::sync::LazyLock;
 
 fn table(kind: TokenKind) -> &'static str {
     match kind {
@@ -62,12 +63,39 @@ impl From<TokenRow> for TokenRecord {
     }
 }
 
-fn insert_sql(kind: TokenKind) -> String {
-    insert_into(table(kind))
+/// The statements on one token table, built once (the token endpoint and introspection run
+/// them on every request).
+struct TableSql {
+    insert: String,
+    /// [`TokenStore::insert_token_if_client`]: the insert, only while client `$14` has
+    /// revision `$15`.
+    insert_if_client: String,
+    select: String,
 }
 
-fn insert_into(table: &str) -> String {
-    format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+impl TableSql {
+    fn new(table: &str) -> TableSql {
+        let values = placeholders(1, column_count(COLUMNS));
+        TableSql {
+            insert: format!("INSERT INTO {table} ({COLUMNS}) VALUES ({values})"),
+            insert_if_client: format!(
+                "INSERT INTO {table} ({COLUMNS}) SELECT {values} \
+                 WHERE EXISTS (SELECT 1 FROM hydra_client WHERE id = $14 AND revision = $15)"
+            ),
+            select: format!("SELECT {COLUMNS} FROM {table} WHERE signature = $1"),
+        }
+    }
+}
+
+static ACCESS_SQL: LazyLock<TableSql> = LazyLock::new(|| TableSql::new(table(TokenKind::Access)));
+static REFRESH_SQL: LazyLock<TableSql> = LazyLock::new(|| TableSql::new(table(TokenKind::Refresh)));
+static CODE_SQL: LazyLock<TableSql> = LazyLock::new(|| TableSql::new(CODE_TABLE));
+
+fn sql(kind: TokenKind) -> &'static TableSql {
+    match kind {
+        TokenKind::Access => &ACCESS_SQL,
+        TokenKind::Refresh => &REFRESH_SQL,
+    }
 }
 
 /// PostgreSQL: [`exchange`] as one statement (data-modifying CTEs; SQLite has none), so the
@@ -76,18 +104,17 @@ fn insert_into(table: &str) -> String {
 /// the refresh token (`$17…$29`) only if the spend happened; returns how many access tokens
 /// were stored (0: the code was not active). Concurrent exchanges of one code: the row lock
 /// makes the second re-check `active` after the first commits, so exactly one stores tokens.
+/// Index 0 without a refresh token, 1 with one.
+static EXCHANGE_PG: LazyLock<[String; 2]> =
+    LazyLock::new(|| [exchange_pg_sql(false), exchange_pg_sql(true)]);
+
 fn exchange_pg_sql(with_refresh: bool) -> String {
-    let values = |from: usize| {
-        (from..from + 13)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let n = column_count(COLUMNS);
     let refresh = if with_refresh {
         format!(
             ", refresh AS (INSERT INTO hydra_oauth2_refresh ({COLUMNS}) SELECT {} FROM spent \
              RETURNING signature)",
-            values(17)
+            placeholders(4 + n, n)
         )
     } else {
         String::new()
@@ -97,7 +124,7 @@ fn exchange_pg_sql(with_refresh: bool) -> String {
          access AS (INSERT INTO hydra_oauth2_access ({COLUMNS}) SELECT {} FROM spent \
          RETURNING signature){refresh} \
          SELECT COUNT(*) FROM access",
-        values(4)
+        placeholders(4, n)
     )
 }
 
@@ -127,7 +154,7 @@ macro_rules! bind_token {
     }};
 }
 
-const SPEND: &str = "UPDATE hydra_oauth2_refresh SET active = $2, first_used_at = $3 WHERE signature = $1 AND active = $4";
+const SPEND: &str = "UPDATE hydra_oauth2_refresh SET active = $2, first_used_at = $3 WHERE signature = $1 AND active = $4 RETURNING signature";
 const DELETE_GRANT_ACCESS: &str = "DELETE FROM hydra_oauth2_access WHERE request_id = $1";
 const DEACTIVATE_GRANT_REFRESH: &str =
     "UPDATE hydra_oauth2_refresh SET active = $2 WHERE request_id = $1";
@@ -154,7 +181,7 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     // The conditional update is the claim: of concurrent rotations exactly one sees the row active.
-    let spent = sqlx::query_scalar::<DB, String>(&format!("{SPEND} RETURNING signature"))
+    let spent = sqlx::query_scalar::<DB, String>(SPEND)
         .bind(old)
         .bind(false)
         .bind(now)
@@ -168,10 +195,10 @@ where
         .bind(access.request_id.as_str())
         .execute(&mut *conn)
         .await?;
-    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Access)), access)
+    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Access).insert), access)
         .execute(&mut *conn)
         .await?;
-    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Refresh)), refresh)
+    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Refresh).insert), refresh)
         .execute(&mut *conn)
         .await?;
     Ok(true)
@@ -206,11 +233,11 @@ where
     if spent.is_none() {
         return Ok(false);
     }
-    bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Access)), access)
+    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Access).insert), access)
         .execute(&mut *conn)
         .await?;
     if let Some(refresh) = refresh {
-        bind_token!(sqlx::query::<DB>(&insert_sql(TokenKind::Refresh)), refresh)
+        bind_token!(sqlx::query::<DB>(&sql(TokenKind::Refresh).insert), refresh)
             .execute(&mut *conn)
             .await?;
     }
@@ -219,8 +246,7 @@ where
 
 impl TokenStore for Db {
     async fn insert_token(&self, kind: TokenKind, t: &TokenRecord) -> Result<(), StoreError> {
-        let sql = insert_sql(kind);
-        crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), t)
+        crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql(kind).insert), t)
             .execute(pool)
             .await
             .map(|_| ()))
@@ -233,12 +259,8 @@ impl TokenStore for Db {
         t: &TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-             WHERE EXISTS (SELECT 1 FROM hydra_client WHERE id = $14 AND revision = $15)",
-            table(kind)
-        );
-        let inserted = crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), t)
+        let statement = &sql(kind).insert_if_client;
+        let inserted = crate::on_pool!(self, |pool| bind_token!(sqlx::query(statement), t)
             .bind(client.id)
             .bind(client.revision)
             .execute(pool)
@@ -253,8 +275,7 @@ impl TokenStore for Db {
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE signature = $1", table(kind));
-        let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+        let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql(kind).select)
             .bind(signature)
             .fetch_one(pool)
             .await)
@@ -279,17 +300,18 @@ impl TokenStore for Db {
     }
 
     async fn insert_code(&self, code: &TokenRecord) -> Result<(), StoreError> {
-        let sql = insert_into(CODE_TABLE);
-        crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql), code)
-            .execute(pool)
-            .await
-            .map(|_| ()))
+        crate::on_pool!(self, |pool| bind_token!(
+            sqlx::query(&CODE_SQL.insert),
+            code
+        )
+        .execute(pool)
+        .await
+        .map(|_| ()))
         .map_err(map_err)
     }
 
     async fn get_code(&self, signature: &str) -> Result<TokenRecord, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM {CODE_TABLE} WHERE signature = $1");
-        let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql)
+        let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&CODE_SQL.select)
             .bind(signature)
             .fetch_one(pool)
             .await)
@@ -304,9 +326,9 @@ impl TokenStore for Db {
         refresh: Option<&TokenRecord>,
     ) -> Result<bool, StoreError> {
         if let DbPool::Postgres(_) = &self.pool {
-            let sql = exchange_pg_sql(refresh.is_some());
+            let sql = &EXCHANGE_PG[usize::from(refresh.is_some())];
             let issued: i64 = crate::on_pool!(self, |conn| {
-                let query = sqlx::query_scalar(&sql)
+                let query = sqlx::query_scalar(sql)
                     .bind(signature)
                     .bind(false)
                     .bind(true);

@@ -207,7 +207,8 @@ on_both_backends! {
         let rows: Vec<String> = portcullis::on_pool!(t.state.db, |p| sqlx::query_scalar("SELECT keydata FROM hydra_jwk").fetch_all(p).await).unwrap();
         assert!(rows.len() >= 6);
         for keydata in rows {
-            assert!(!keydata.contains(&d) && !keydata.contains("kty") && serde_json::from_str::<Value>(&keydata).is_err());
+            // Sealed rows are base64 text: the letters `kty` can occur in it by chance, a JSON member name cannot.
+            assert!(!keydata.contains(&d) && !keydata.contains("\"kty\"") && serde_json::from_str::<Value>(&keydata).is_err());
         }
         t.stop().await;
     }

@@ -6,7 +6,7 @@
 
 mod rows;
 
-use super::{map_err, Db, DbPool};
+use super::{column_count, map_err, placeholders, Db, DbPool};
 use crate::consent::model::{
     AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest,
 };
@@ -14,9 +14,9 @@ use crate::consent::store::ConsentStore;
 use crate::error::StoreError;
 
 use rows::{
-    context_json, count, error_json, joined_columns, joined_select, json, map_json, oidc_json,
-    params, ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow,
-    SessionRow, CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
+    context_json, error_json, joined_columns, joined_select, json, map_json, oidc_json,
+    ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow, SessionRow,
+    CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
 };
 use std::sync::LazyLock;
 
@@ -44,7 +44,7 @@ static SESSION_INSERT: LazyLock<String> = LazyLock::new(|| {
 static LOGIN_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({})",
-        params(count(LOGIN_COLUMNS))
+        placeholders(1, column_count(LOGIN_COLUMNS))
     )
 });
 
@@ -52,14 +52,10 @@ static LOGIN_INSERT: LazyLock<String> = LazyLock::new(|| {
 /// one round trip and one commit (SQLite has no data-modifying CTEs; a statement costs it no
 /// round trip). A failure of either inserts neither.
 static SESSION_AND_LOGIN_INSERT_PG: LazyLock<String> = LazyLock::new(|| {
-    let n = count(LOGIN_COLUMNS);
-    let values = (6..6 + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     format!(
-        "WITH s AS ({}) INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({values})",
-        *SESSION_INSERT
+        "WITH s AS ({}) INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({})",
+        *SESSION_INSERT,
+        placeholders(6, column_count(LOGIN_COLUMNS))
     )
 });
 
@@ -75,43 +71,40 @@ macro_rules! bind_session {
     };
 }
 
-/// `SELECT` a login request and its answer (`h_*`, NULL while unanswered).
-static LOGIN_JOINED: LazyLock<String> = LazyLock::new(|| {
-    joined_select(
-        LOGIN,
-        LOGIN_COLUMNS,
-        "LEFT JOIN",
-        LOGIN_HANDLED,
-        HANDLED_LOGIN_COLUMNS,
-    )
-});
-static LOGIN_BY_CHALLENGE: LazyLock<String> =
-    LazyLock::new(|| format!("{} WHERE r.challenge = $1", *LOGIN_JOINED));
-static LOGIN_BY_VERIFIER: LazyLock<String> =
-    LazyLock::new(|| format!("{} WHERE r.verifier = $1", *LOGIN_JOINED));
-static LOGIN_SPEND: LazyLock<String> =
-    LazyLock::new(|| spend_sql(LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
-static LOGIN_SPEND_PG: LazyLock<String> =
-    LazyLock::new(|| spend_joined_sql(LOGIN, LOGIN_COLUMNS, LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
+/// The statements on one kind of request (login or consent) and its answers, built once.
+struct RequestSql {
+    /// The request and its answer (`h_*`, NULL while unanswered) by challenge `$1`.
+    by_challenge: String,
+    /// The same by verifier `$1`.
+    by_verifier: String,
+    /// [`spend_sql`]: claim the answer to challenge `$1`.
+    spend: String,
+    /// [`spend_joined_sql`]: PostgreSQL's one-statement spend of verifier `$1`.
+    spend_pg: String,
+}
 
-/// `SELECT` a consent request and its answer (`h_*`, NULL while unanswered).
-static CONSENT_JOINED: LazyLock<String> = LazyLock::new(|| {
-    joined_select(
-        CONSENT,
-        CONSENT_COLUMNS,
-        "LEFT JOIN",
-        CONSENT_HANDLED,
-        HANDLED_CONSENT_COLUMNS,
-    )
-});
-static CONSENT_BY_CHALLENGE: LazyLock<String> =
-    LazyLock::new(|| format!("{} WHERE r.challenge = $1", *CONSENT_JOINED));
-static CONSENT_BY_VERIFIER: LazyLock<String> =
-    LazyLock::new(|| format!("{} WHERE r.verifier = $1", *CONSENT_JOINED));
-static CONSENT_SPEND: LazyLock<String> =
-    LazyLock::new(|| spend_sql(CONSENT_HANDLED, HANDLED_CONSENT_COLUMNS));
-static CONSENT_SPEND_PG: LazyLock<String> = LazyLock::new(|| {
-    spend_joined_sql(
+impl RequestSql {
+    fn new(request: &str, request_columns: &str, handled: &str, handled_columns: &str) -> Self {
+        let joined = joined_select(
+            request,
+            request_columns,
+            "LEFT JOIN",
+            handled,
+            handled_columns,
+        );
+        RequestSql {
+            by_challenge: format!("{joined} WHERE r.challenge = $1"),
+            by_verifier: format!("{joined} WHERE r.verifier = $1"),
+            spend: spend_sql(handled, handled_columns),
+            spend_pg: spend_joined_sql(request, request_columns, handled, handled_columns),
+        }
+    }
+}
+
+static LOGIN_SQL: LazyLock<RequestSql> =
+    LazyLock::new(|| RequestSql::new(LOGIN, LOGIN_COLUMNS, LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
+static CONSENT_SQL: LazyLock<RequestSql> = LazyLock::new(|| {
+    RequestSql::new(
         CONSENT,
         CONSENT_COLUMNS,
         CONSENT_HANDLED,
@@ -176,20 +169,19 @@ impl Db {
         .map_err(map_err)
     }
 
-    /// Spends `verifier`: reads its request with the answer (`by_verifier`), then claims the
-    /// answer (`spend`), on one connection. Two statements when it wins, one for an unknown,
+    /// Spends `verifier`: on PostgreSQL first in one statement (`spend_pg`); else, or to learn
+    /// why that did not spend, reads its request with the answer (`by_verifier`), then claims
+    /// the answer (`spend`), on one connection. Two statements when it wins, one for an unknown,
     /// unanswered or spent verifier. Returns the request and the answer as spent.
     async fn spend_verifier<J: Joined, H: Decoded + Into<J::Handled>>(
         &self,
-        by_verifier: &str,
-        spend: &str,
-        spend_pg: &str,
+        sql: &RequestSql,
         verifier: &str,
     ) -> Result<(J::Request, J::Handled), StoreError> {
         let postgres = matches!(self.pool, DbPool::Postgres(_));
         crate::on_pool!(self, |conn| async {
             if postgres {
-                let won: Option<J> = sqlx::query_as(spend_pg)
+                let won: Option<J> = sqlx::query_as(&sql.spend_pg)
                     .bind(verifier)
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -203,7 +195,7 @@ impl Db {
             // Two rounds: a spend lost to a concurrent one reads the state again (spent:
             // Conflict; the answer deleted meanwhile: NotFound).
             for _ in 0..2 {
-                let joined: Option<J> = sqlx::query_as(by_verifier)
+                let joined: Option<J> = sqlx::query_as(&sql.by_verifier)
                     .bind(verifier)
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -215,7 +207,7 @@ impl Db {
                     Some(true) => return Ok(Err(StoreError::Conflict)),
                     Some(false) => {}
                 }
-                let won: Option<H> = sqlx::query_as(spend)
+                let won: Option<H> = sqlx::query_as(&sql.spend)
                     .bind(joined.challenge())
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -332,7 +324,7 @@ impl ConsentStore for Db {
         &self,
         challenge: &str,
     ) -> Result<(LoginRequest, Option<HandledLogin>), StoreError> {
-        self.fetch_joined::<LoginJoinRow>(&LOGIN_BY_CHALLENGE, challenge)
+        self.fetch_joined::<LoginJoinRow>(&LOGIN_SQL.by_challenge, challenge)
             .await?
             .map(Joined::into_parts)
             .ok_or(StoreError::NotFound)
@@ -342,7 +334,7 @@ impl ConsentStore for Db {
         // A second answer hits the primary key (Conflict); an unknown request the foreign key.
         let sql = format!(
             "INSERT INTO {LOGIN_HANDLED} ({HANDLED_LOGIN_COLUMNS}) VALUES ({})",
-            params(count(HANDLED_LOGIN_COLUMNS))
+            placeholders(1, column_count(HANDLED_LOGIN_COLUMNS))
         );
         crate::on_pool!(self, |pool| sqlx::query(&sql)
             .bind(h.challenge.as_str())
@@ -366,19 +358,14 @@ impl ConsentStore for Db {
         &self,
         verifier: &str,
     ) -> Result<(LoginRequest, HandledLogin), StoreError> {
-        self.spend_verifier::<LoginJoinRow, HandledLoginRow>(
-            &LOGIN_BY_VERIFIER,
-            &LOGIN_SPEND,
-            &LOGIN_SPEND_PG,
-            verifier,
-        )
-        .await
+        self.spend_verifier::<LoginJoinRow, HandledLoginRow>(&LOGIN_SQL, verifier)
+            .await
     }
 
     async fn insert_consent_request(&self, r: &ConsentRequest) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO {CONSENT} ({CONSENT_COLUMNS}) VALUES ({})",
-            params(count(CONSENT_COLUMNS))
+            placeholders(1, column_count(CONSENT_COLUMNS))
         );
         crate::on_pool!(self, |pool| sqlx::query(&sql)
             .bind(r.challenge.as_str())
@@ -408,7 +395,7 @@ impl ConsentStore for Db {
         &self,
         challenge: &str,
     ) -> Result<(ConsentRequest, Option<HandledConsent>), StoreError> {
-        self.fetch_joined::<ConsentJoinRow>(&CONSENT_BY_CHALLENGE, challenge)
+        self.fetch_joined::<ConsentJoinRow>(&CONSENT_SQL.by_challenge, challenge)
             .await?
             .map(Joined::into_parts)
             .ok_or(StoreError::NotFound)
@@ -426,7 +413,7 @@ impl ConsentStore for Db {
              session_id_token = excluded.session_id_token, was_used = excluded.was_used, \
              handled_at = excluded.handled_at \
              WHERE {CONSENT_HANDLED}.was_used = FALSE",
-            params(count(HANDLED_CONSENT_COLUMNS))
+            placeholders(1, column_count(HANDLED_CONSENT_COLUMNS))
         );
         let written = crate::on_pool!(self, |pool| sqlx::query(&sql)
             .bind(h.challenge.as_str())
@@ -455,13 +442,8 @@ impl ConsentStore for Db {
         &self,
         verifier: &str,
     ) -> Result<(ConsentRequest, HandledConsent), StoreError> {
-        self.spend_verifier::<ConsentJoinRow, HandledConsentRow>(
-            &CONSENT_BY_VERIFIER,
-            &CONSENT_SPEND,
-            &CONSENT_SPEND_PG,
-            verifier,
-        )
-        .await
+        self.spend_verifier::<ConsentJoinRow, HandledConsentRow>(&CONSENT_SQL, verifier)
+            .await
     }
 
     async fn find_remembered_consent(

@@ -275,17 +275,6 @@ impl From<HandledConsentRow> for HandledConsent {
 }
 
 /// `$1, $2, ..., $n`.
-pub(super) fn params(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(super) fn count(columns: &str) -> usize {
-    columns.split(',').count()
-}
-
 /// `r.<c> AS <c>, ...` for the request's columns and `h.<c> AS h_<c>, ...` for its answer's,
 /// from `<request> r <join> <handled> h ON h.challenge = r.challenge`: one statement reads a
 /// request together with its answer. Append the `WHERE`.
@@ -496,7 +485,9 @@ mod tests {
 
     #[test]
     fn params_number_every_column() {
-        assert_eq!(params(3), "$1, $2, $3");
+        use crate::store::{column_count as count, placeholders};
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(6, 2), "$6, $7");
         assert_eq!(count(LOGIN_COLUMNS), 13);
         assert_eq!(count(HANDLED_LOGIN_COLUMNS), 11);
         assert_eq!(count(CONSENT_COLUMNS), 17);
