@@ -4,7 +4,9 @@
 //! three hottest writes of a login flow (code exchange, verifier spend, first login request),
 //! where PostgreSQL gets a one-statement form SQLite cannot express (data-modifying CTEs,
 //! `UPDATE … FROM … RETURNING` of the joined table): each saves PostgreSQL round trips, which
-//! an in-process SQLite does not have. Both forms run under the same contract tests.
+//! an in-process SQLite does not have. Likewise the token endpoint's access-token inserts are
+//! combined into shared statements on PostgreSQL (`tokens/batch.rs`). Both forms run under the
+//! same contract tests.
 //! May import: `config` (for the DSN), the domain modules (whose store traits it implements),
 //! `error`, sqlx.
 
@@ -41,6 +43,8 @@ pub struct Db {
     pub pool: DbPool,
     /// Recently read client rows (see `clients.rs`).
     clients: Arc<clients::ClientCache>,
+    /// PostgreSQL: the token endpoint's access-token inserts, combined (see `tokens/batch.rs`).
+    access_batch: Option<Arc<tokens::Batcher>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -174,10 +178,20 @@ fn default_pool_size() -> u32 {
 }
 
 impl Db {
-    fn new(pool: DbPool) -> Db {
+    /// `max`: the pool's size; a quarter of it may run combined token inserts at a time.
+    fn new(pool: DbPool, max: u32) -> Db {
+        let access_batch = match &pool {
+            DbPool::Postgres(p) => Some(tokens::Batcher::new(
+                p.clone(),
+                "hydra_oauth2_access",
+                usize::try_from(max / 4).unwrap_or(1),
+            )),
+            DbPool::Sqlite(_) => None,
+        };
         Db {
             pool,
             clients: Arc::default(),
+            access_batch,
         }
     }
 
@@ -205,9 +219,10 @@ impl Db {
                         })?
                         .map_err(map_err)?;
                 let _ = probe.close().await;
-                Ok(Db::new(DbPool::Postgres(Pool::lazy(
-                    options, &settings, true,
-                ))))
+                Ok(Db::new(
+                    DbPool::Postgres(Pool::lazy(options, &settings, true)),
+                    max,
+                ))
             }
             Backend::Sqlite { path, read_only } => {
                 let options = SqliteConnectOptions::new()
@@ -223,7 +238,7 @@ impl Db {
                     .await
                     .map_err(map_err)?;
                 lite.acquire().await.map_err(map_err)?.release(None).await;
-                Ok(Db::new(DbPool::Sqlite(lite)))
+                Ok(Db::new(DbPool::Sqlite(lite), max))
             }
             Backend::Memory => {
                 // A private in-memory database (a random name: two `memory` pools in one
@@ -250,7 +265,7 @@ impl Db {
                     acquire_timeout: Duration::from_secs(30),
                 };
                 let lite = Pool::eager(options, &few, false).await.map_err(map_err)?;
-                Ok(Db::new(DbPool::Sqlite(lite)))
+                Ok(Db::new(DbPool::Sqlite(lite), max))
             }
         }
     }

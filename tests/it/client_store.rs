@@ -155,6 +155,59 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn concurrent_conditional_inserts_keep_their_own_outcomes(backend: Backend) {
+        // Concurrent conditional inserts (combined into shared statements on PostgreSQL) keep
+        // their own outcomes: a stale revision stores nothing, a row that fails on its own (its
+        // client does not exist: the foreign key) fails alone, and every stored field reads back.
+        let t = TestDb::create(backend).await;
+        t.migrate().await;
+        let db = t.connect().await;
+        let a = client("a");
+        db.insert_client(&a).await.unwrap();
+        let at = Utc.with_ymd_and_hms(2021, 7, 14, 12, 0, 0).unwrap();
+        let tasks = (0..240).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tok = token(&format!("t{i:03}"), if i % 24 == 7 { "ghost" } else { "a" });
+                tok.requested_scope = vec![format!("s{i}"), "ünï \"quoted\"".into()];
+                tok.granted_audience = vec![format!("aud{i}")];
+                tok.session_data = format!(r#"{{"n":{i},"s":"a'b"}}"#);
+                tok.expires_at = (i % 2 == 0).then(|| at + chrono::Duration::seconds(i));
+                tok.active = i % 3 != 0;
+                let revision = if i % 5 == 0 { 2 } else { 1 };
+                let outcome = db
+                    .insert_token_if_client(TokenKind::Access, &tok, &ClientVersion { id: "a", revision })
+                    .await;
+                (i, tok, outcome)
+            })
+        })
+        .collect::<Vec<_>>();
+        let mut stored = 0;
+        for task in tasks {
+            let (i, tok, outcome) = task.await.unwrap();
+            let read = db.get_token(TokenKind::Access, &tok.signature).await;
+            match (i % 5 == 0, i % 24 == 7) {
+                (true, _) => {
+                    assert!(!outcome.unwrap(), "{i}: a stale revision stores nothing");
+                    assert!(matches!(read, Err(StoreError::NotFound)), "{i}");
+                }
+                (false, true) => {
+                    assert!(outcome.is_err(), "{i}: the foreign key refuses the row");
+                    assert!(matches!(read, Err(StoreError::NotFound)), "{i}");
+                }
+                (false, false) => {
+                    assert!(outcome.unwrap(), "{i}: stored");
+                    assert_eq!(read.unwrap(), tok, "{i}: every field reads back");
+                    stored += 1;
+                }
+            }
+        }
+        assert_eq!(stored, 240 - 48 - 8, "stale rows: i % 5 == 0; orphans: i % 24 == 7 and not stale");
+        db.close().await;
+    }
+}
+
 /// `memory`: a private database per pool, shared by its connections; concurrent writes and
 /// reads all land (the shared cache's table locks wait, they do not fail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,20 +221,22 @@ async fn memory_databases_are_private_and_take_concurrent_writes() {
     for db in [&a, &b] {
         db.migrate().await.unwrap();
     }
-    let writes = (0..40).map(|i| {
-        let a = a.clone();
-        tokio::spawn(async move {
-            let c = client(&format!("c{i:02}"));
-            a.insert_client(&c).await.unwrap();
-            a.insert_token_if_client(
-                TokenKind::Access,
-                &token(&format!("t{i}"), &c.data.client_id),
-                &version(&c),
-            )
-            .await
-            .unwrap()
+    let writes = (0..40)
+        .map(|i| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let c = client(&format!("c{i:02}"));
+                a.insert_client(&c).await.unwrap();
+                a.insert_token_if_client(
+                    TokenKind::Access,
+                    &token(&format!("t{i}"), &c.data.client_id),
+                    &version(&c),
+                )
+                .await
+                .unwrap()
+            })
         })
-    });
+        .collect::<Vec<_>>();
     for w in writes {
         assert!(w.await.unwrap(), "every token was stored");
     }

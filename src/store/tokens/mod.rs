@@ -7,6 +7,10 @@ use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::sync::LazyLock;
 
+mod batch;
+
+pub(crate) use batch::Batcher;
+
 fn table(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Access => "hydra_oauth2_access",
@@ -259,19 +263,24 @@ impl TokenStore for Db {
         t: &TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
-        let statement = &sql(kind).insert_if_client;
-        let inserted = crate::on_pool!(self, |pool| bind_token!(sqlx::query(statement), t)
-            .bind(client.id)
-            .bind(client.revision)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(map_err)?;
-        if inserted == 0 {
+        let inserted = match (&self.access_batch, kind) {
+            (Some(batch), TokenKind::Access) => batch.insert_if_client(t, client).await?,
+            _ => {
+                let statement = &sql(kind).insert_if_client;
+                crate::on_pool!(self, |pool| bind_token!(sqlx::query(statement), t)
+                    .bind(client.id)
+                    .bind(client.revision)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected() > 0))
+                .map_err(map_err)?
+            }
+        };
+        if !inserted {
             // Changed or deleted since it was read: the next read must see the row.
             self.forget_client(client.id);
         }
-        Ok(inserted > 0)
+        Ok(inserted)
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord, StoreError> {
