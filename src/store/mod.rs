@@ -4,9 +4,9 @@
 //! three hottest writes of a login flow (code exchange, verifier spend, first login request),
 //! where PostgreSQL gets a one-statement form SQLite cannot express (data-modifying CTEs,
 //! `UPDATE … FROM … RETURNING` of the joined table): each saves PostgreSQL round trips, which
-//! an in-process SQLite does not have. Likewise the token endpoint's access-token inserts are
-//! combined into shared statements on PostgreSQL (`tokens/batch.rs`). Both forms run under the
-//! same contract tests.
+//! an in-process SQLite does not have; and the combined access-token inserts of the token
+//! endpoint (`tokens/batch.rs`: `unnest` of arrays there, `VALUES` rows here). Both forms run
+//! under the same contract tests.
 //! May import: `config` (for the DSN), the domain modules (whose store traits it implements),
 //! `error`, sqlx.
 
@@ -43,8 +43,8 @@ pub struct Db {
     pub pool: DbPool,
     /// Recently read client rows (see `clients.rs`).
     clients: Arc<clients::ClientCache>,
-    /// PostgreSQL: the token endpoint's access-token inserts, combined (see `tokens/batch.rs`).
-    access_batch: Option<Arc<tokens::Batcher>>,
+    /// The token endpoint's access-token inserts, combined (see `tokens/batch.rs`).
+    access_batch: Arc<tokens::Batcher>,
 }
 
 impl std::fmt::Debug for Db {
@@ -178,16 +178,14 @@ fn default_pool_size() -> u32 {
 }
 
 impl Db {
-    /// `max`: the pool's size; a quarter of it may run combined token inserts at a time.
+    /// `max`: the pool's size; on PostgreSQL a quarter of it may run combined token inserts
+    /// at a time, on SQLite (one writer) one.
     fn new(pool: DbPool, max: u32) -> Db {
-        let access_batch = match &pool {
-            DbPool::Postgres(p) => Some(tokens::Batcher::new(
-                p.clone(),
-                "hydra_oauth2_access",
-                usize::try_from(max / 4).unwrap_or(1),
-            )),
-            DbPool::Sqlite(_) => None,
+        let flushers = match &pool {
+            DbPool::Postgres(_) => usize::try_from(max / 4).unwrap_or(1),
+            DbPool::Sqlite(_) => 1,
         };
+        let access_batch = tokens::Batcher::new(pool.clone(), "hydra_oauth2_access", flushers);
         Db {
             pool,
             clients: Arc::default(),

@@ -1,27 +1,27 @@
-//! PostgreSQL: the token endpoint's conditional inserts ([`TokenStore::insert_token_if_client`])
-//! combined into one statement, a group commit done by the application. A token stored alone
-//! costs PostgreSQL a statement, a commit, a WAL flush and a wake-up; most of that is paid
-//! once per statement, not per row (on this project's 2-core machine one-row inserts reached
-//! ≈ 12,800 rows/s, eight-row inserts ≈ 45,000 rows/s on the same CPU: docs/benchmarks.md).
+//! The token endpoint's conditional inserts ([`TokenStore::insert_token_if_client`]) combined
+//! into one statement: a group commit done by the application. A token stored alone costs
+//! PostgreSQL a statement, a commit, a WAL flush and a wake-up, most of it paid once per
+//! statement, not per row (on this project's 2-core machine one-row inserts reached ≈ 12,800
+//! rows/s, eight-row inserts ≈ 45,000 rows/s on the same CPU: docs/benchmarks.md); on SQLite
+//! (one writer at a time) concurrent inserts otherwise queue on its write lock one by one.
 //!
 //! How: a caller queues its row and waits for the outcome. At most `flushers` statements run
 //! at a time; a free flusher takes everything queued (up to [`MAX_BATCH`] rows) and stores it
-//! with one `INSERT … SELECT … FROM unnest(…)`. Under light load a row finds a free flusher and
-//! is stored alone at once, as before; under load rows queue while the flushers wait on the
-//! disk, and the next statement takes them all. Each row keeps its own outcome: the revision
-//! check is per row (`WHERE EXISTS`), and when the statement fails as a whole (one row's
-//! foreign key, say) every row is tried again alone, so one row cannot fail the others.
-//! Statements run on spawned tasks: a caller that goes away (client disconnected, request
-//! timeout) cannot abandon the rows of the others mid-statement.
+//! with one statement (PostgreSQL: `INSERT … SELECT … FROM unnest(arrays)`, one text for every
+//! size; SQLite: `WITH t AS (VALUES …) INSERT … SELECT … FROM t`). Under light load a row finds
+//! a free flusher and is stored alone at once, as before; under load rows queue while the
+//! flushers wait on the database, and the next statement takes them all. Each row keeps its
+//! own outcome: the revision check is per row (`WHERE EXISTS`), and when the database refuses
+//! the statement as a whole (one row's foreign key, say) every row is tried again alone, so
+//! one row cannot fail the others. Statements run on spawned tasks: a caller that goes away
+//! (client disconnected, request timeout) cannot abandon the rows of the others.
 //!
 //! [`TokenStore::insert_token_if_client`]: crate::token::store::TokenStore::insert_token_if_client
 
 use super::{json, COLUMNS};
 use crate::error::StoreError;
-use crate::store::map_err;
-use crate::store::pool::Pool;
+use crate::store::{column_count, map_err, DbPool};
 use crate::token::store::{ClientVersion, TokenRecord};
-use sqlx::PgConnection;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{oneshot, Semaphore};
@@ -39,8 +39,10 @@ struct Pending {
 
 /// The combined inserts into one token table.
 pub(crate) struct Batcher {
-    pool: Pool<PgConnection>,
-    sql: String,
+    pool: DbPool,
+    table: &'static str,
+    /// PostgreSQL's statement, for any number of rows.
+    pg_sql: String,
     queue: Mutex<Vec<Pending>>,
     /// One permit per statement that may run at a time.
     flushers: Arc<Semaphore>,
@@ -48,9 +50,9 @@ pub(crate) struct Batcher {
 
 impl Batcher {
     /// Combined inserts into `table` with at most `flushers` statements at a time.
-    pub(crate) fn new(pool: Pool<PgConnection>, table: &str, flushers: usize) -> Arc<Batcher> {
+    pub(crate) fn new(pool: DbPool, table: &'static str, flushers: usize) -> Arc<Batcher> {
         // The row's columns, then the client id and revision its insert depends on.
-        let sql = format!(
+        let pg_sql = format!(
             "INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM unnest(\
              $1::text[], $2::text[], $3::timestamp[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::timestamp[], \
@@ -61,7 +63,8 @@ impl Batcher {
         );
         Arc::new(Batcher {
             pool,
-            sql,
+            table,
+            pg_sql,
             queue: Mutex::new(Vec::new()),
             flushers: Arc::new(Semaphore::new(flushers.max(1))),
         })
@@ -148,8 +151,32 @@ impl Batcher {
 
     /// One statement for `rows`; the signatures it stored.
     async fn insert(&self, rows: &[Pending]) -> Result<HashSet<String>, sqlx::Error> {
+        let stored: Vec<String> = match &self.pool {
+            DbPool::Postgres(pool) => {
+                let query = self.pg_query(rows);
+                crate::on_pool!(@run pool, conn, query.fetch_all(conn).await)?
+            }
+            DbPool::Sqlite(pool) => {
+                let sql = self.sqlite_sql(rows.len());
+                let mut query = sqlx::query_scalar::<_, String>(&sql);
+                for p in rows {
+                    query = bind_token!(query, &p.token)
+                        .bind(p.client_id.as_str())
+                        .bind(p.revision);
+                }
+                crate::on_pool!(@run pool, conn, query.fetch_all(conn).await)?
+            }
+        };
+        Ok(stored.into_iter().collect())
+    }
+
+    /// PostgreSQL: [`Batcher::pg_sql`] with a column array per parameter.
+    fn pg_query<'q>(
+        &'q self,
+        rows: &[Pending],
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, String, sqlx::postgres::PgArguments> {
         let column = |f: &dyn Fn(&Pending) -> String| rows.iter().map(f).collect::<Vec<_>>();
-        let query = sqlx::query_scalar::<_, String>(&self.sql)
+        sqlx::query_scalar(&self.pg_sql)
             .bind(column(&|p| p.token.signature.clone()))
             .bind(column(&|p| p.token.request_id.clone()))
             .bind(
@@ -176,9 +203,22 @@ impl Batcher {
                     .collect::<Vec<_>>(),
             )
             .bind(column(&|p| p.client_id.clone()))
-            .bind(rows.iter().map(|p| p.revision).collect::<Vec<_>>());
-        let pool = &self.pool;
-        let stored: Vec<String> = crate::on_pool!(@run pool, conn, query.fetch_all(conn).await)?;
-        Ok(stored.into_iter().collect())
+            .bind(rows.iter().map(|p| p.revision).collect::<Vec<_>>())
+    }
+
+    /// SQLite: the statement for `n` rows, each `COLUMNS` then client id and revision. Plain
+    /// `?` parameters: SQLite keeps `$n` ones in a list that sqlx searches once per parameter,
+    /// which made a 64-row statement (960 parameters) cost more than its rows.
+    fn sqlite_sql(&self, n: usize) -> String {
+        let row = format!("({})", vec!["?"; column_count(COLUMNS) + 2].join(", "));
+        let values = vec![row.as_str(); n].join(", ");
+        format!(
+            "WITH t({COLUMNS}, if_client, if_revision) AS (VALUES {values}) \
+             INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM t \
+             WHERE EXISTS (SELECT 1 FROM hydra_client c \
+             WHERE c.id = t.if_client AND c.revision = t.if_revision) \
+             RETURNING signature",
+            table = self.table
+        )
     }
 }

@@ -7,10 +7,6 @@ use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::sync::LazyLock;
 
-mod batch;
-
-pub(crate) use batch::Batcher;
-
 fn table(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Access => "hydra_oauth2_access",
@@ -158,6 +154,10 @@ macro_rules! bind_token {
     }};
 }
 
+mod batch;
+
+pub(crate) use batch::Batcher;
+
 const SPEND: &str = "UPDATE hydra_oauth2_refresh SET active = $2, first_used_at = $3 WHERE signature = $1 AND active = $4 RETURNING signature";
 const DELETE_GRANT_ACCESS: &str = "DELETE FROM hydra_oauth2_access WHERE request_id = $1";
 const DEACTIVATE_GRANT_REFRESH: &str =
@@ -263,9 +263,9 @@ impl TokenStore for Db {
         t: &TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
-        let inserted = match (&self.access_batch, kind) {
-            (Some(batch), TokenKind::Access) => batch.insert_if_client(t, client).await?,
-            _ => {
+        let inserted = match kind {
+            TokenKind::Access => self.access_batch.insert_if_client(t, client).await?,
+            TokenKind::Refresh => {
                 let statement = &sql(kind).insert_if_client;
                 crate::on_pool!(self, |pool| bind_token!(sqlx::query(statement), t)
                     .bind(client.id)
