@@ -95,12 +95,13 @@ pub async fn introspect(
         scope: Some(r.granted_scope.join(" ")).filter(|s| !s.is_empty()),
         client_id: Some(r.client_id.clone()),
         sub: Some(r.subject.clone()),
-        // Hydra 1.10.3 (oauth2/handler.go): the ID-token subject when it is not the real one.
+        // Hydra 1.10.3 (oauth2/handler.go): the client's subject identifier when it is not
+        // the real one. Sessions stored before it was kept apart have it in the ID-token claims.
         obfuscated_subject: active
             .session
-            .id_token
-            .as_ref()
-            .map(|c| c.subject.clone())
+            .obfuscated_subject
+            .clone()
+            .or_else(|| active.session.id_token.as_ref().map(|c| c.subject.clone()))
             .filter(|s| !s.is_empty() && *s != r.subject),
         exp: Some(exp.unwrap_or(0)),
         iat: Some(iat),

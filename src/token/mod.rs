@@ -38,6 +38,8 @@ pub struct Grant {
     pub ext: serde_json::Map<String, Value>,
     /// Set when the grant issues ID tokens.
     pub id_token: Option<IdTokenClaims>,
+    /// The subject identifier the client knows, when it is not `subject` (pairwise or forced).
+    pub obfuscated_subject: Option<String>,
     /// The consent challenge the grant came from (`None` for client_credentials); consent
     /// revocation deletes every token recorded under it.
     pub challenge_id: Option<String>,
@@ -57,6 +59,7 @@ impl Grant {
             granted_audience: Vec::new(),
             ext: serde_json::Map::new(),
             id_token: None,
+            obfuscated_subject: None,
             challenge_id: None,
         }
     }
@@ -170,6 +173,7 @@ impl TokenEngine {
             session_data: self.seal_session(&Session {
                 ext: grant.ext.clone(),
                 id_token: grant.id_token.clone(),
+                obfuscated_subject: grant.obfuscated_subject.clone(),
                 code,
             })?,
             expires_at,

@@ -15,6 +15,10 @@ pub struct Session {
     /// Set for grants that issue ID tokens (`openid` granted through consent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<IdTokenClaims>,
+    /// The subject identifier the client knows (pairwise or forced) when it is not the real
+    /// subject, with or without `openid`: introspection `obfuscated_subject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obfuscated_subject: Option<String>,
     /// Set only on authorization codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeBinding>,

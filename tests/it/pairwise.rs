@@ -143,8 +143,33 @@ async fn sub_seen_by(t: &TestServer, id: &str, cb: &str, app: &FakeApp) -> Strin
     );
     let access = refreshed.body["access_token"].as_str().unwrap();
     assert_eq!(userinfo(t, access).await["sub"], json!(sub));
-    assert_eq!(t.introspect(access).await["sub"], json!(app.subject));
+    let info = t.introspect(access).await;
+    assert_eq!(info["sub"], json!(app.subject));
+    assert_eq!(
+        info.get("obfuscated_subject"),
+        (sub != app.subject).then(|| json!(sub)).as_ref(),
+        "{info}"
+    );
     sub
+}
+
+/// Introspection of an access token from a code flow of client `id` without `openid` (no ID
+/// token): Hydra still reports the client's subject identifier as `obfuscated_subject`.
+async fn introspected_without_openid(t: &TestServer, id: &str, cb: &str, app: &FakeApp) -> Value {
+    let url = t.auth_url(&[
+        ("client_id", id),
+        ("response_type", "code"),
+        ("redirect_uri", cb),
+        ("scope", "offline"),
+        ("state", STATE),
+    ]);
+    let trace = t.run_flow(&Browser::default(), &url, app).await;
+    let r = t
+        .exchange(id, Some(SECRET), &trace.code(), &[("redirect_uri", cb)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("id_token").is_none(), "{}", r.body);
+    t.introspect(r.body["access_token"].as_str().unwrap()).await
 }
 
 on_both_backends! {
@@ -183,6 +208,12 @@ on_both_backends! {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 4, "every sector has its own identifier");
+
+        // Without `openid` the tokens still carry the pairwise identifier for introspection.
+        let info = introspected_without_openid(&t, "host-a", CB_A, &alice).await;
+        assert_eq!((&info["sub"], &info["obfuscated_subject"]), (&json!("alice"), &json!(host_a)), "{info}");
+        let info = introspected_without_openid(&t, "public", CB_A, &alice).await;
+        assert!(info.get("obfuscated_subject").is_none(), "{info}");
 
         // Another user at the same client: another identifier.
         let bob = FakeApp { subject: "bob".into(), ..FakeApp::default() };

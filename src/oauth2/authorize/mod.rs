@@ -232,6 +232,9 @@ where
         granted_audience,
         ext: c.handled.session_access_token.clone(),
         id_token,
+        // Hydra keeps the subject identifier in every authorize-flow session, openid or not.
+        obfuscated_subject: Some(c.subject_identifier.clone())
+            .filter(|s| !s.is_empty() && *s != c.consent.subject),
         challenge_id: Some(c.consent.challenge.clone()),
     };
     let rt = v.response_type;

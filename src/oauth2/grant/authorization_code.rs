@@ -67,6 +67,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         granted_audience: record.granted_audience.clone(),
         ext: session.ext,
         id_token: session.id_token,
+        obfuscated_subject: session.obfuscated_subject,
         challenge_id: record.challenge_id.clone(),
     };
     let openid = grant

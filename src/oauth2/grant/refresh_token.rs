@@ -87,6 +87,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
         granted_audience: old.granted_audience.clone(),
         ext: session.ext,
         id_token: session.id_token,
+        obfuscated_subject: session.obfuscated_subject,
         challenge_id: old.challenge_id.clone(),
     };
     // OIDC Core §12.2: a refreshed ID token keeps the grant's claims (`sub`, `auth_time`,
