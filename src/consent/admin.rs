@@ -231,25 +231,9 @@ pub async fn get_consent_request(
         }));
     }
     let client = shown_client(store, &request.client_id).await?;
-    Ok(ConsentView::Pending(Box::new(ConsentRequestView {
-        acr: request.acr,
-        challenge: request.challenge,
-        client,
-        // Hydra's default context is `{}` (hydra-reference §3.3); never `null` (sdk-interop).
-        context: if request.context.is_null() {
-            Value::Object(Default::default())
-        } else {
-            request.context
-        },
-        login_challenge: request.login_challenge.unwrap_or_default(),
-        login_session_id: request.login_session_id.unwrap_or_default(),
-        oidc_context: request.oidc_context,
-        request_url: request.request_url,
-        requested_access_token_audience: request.requested_audience,
-        requested_scope: request.requested_scope,
-        skip: request.skip,
-        subject: request.subject,
-    })))
+    Ok(ConsentView::Pending(Box::new(ConsentRequestView::new(
+        request, client,
+    ))))
 }
 
 /// `PUT /oauth2/auth/requests/consent/accept`: records the grant. Until the browser spent the

@@ -167,6 +167,31 @@ pub struct ConsentRequestView {
     pub subject: String,
 }
 
+impl ConsentRequestView {
+    /// The view of `request` as the admin API shows it, with its `client`.
+    pub fn new(request: ConsentRequest, client: OAuth2Client) -> ConsentRequestView {
+        ConsentRequestView {
+            acr: request.acr,
+            challenge: request.challenge,
+            client,
+            // Hydra's default context is `{}` (hydra-reference §3.3); never `null` (sdk-interop).
+            context: if request.context.is_null() {
+                Value::Object(Default::default())
+            } else {
+                request.context
+            },
+            login_challenge: request.login_challenge.unwrap_or_default(),
+            login_session_id: request.login_session_id.unwrap_or_default(),
+            oidc_context: request.oidc_context,
+            request_url: request.request_url,
+            requested_access_token_audience: request.requested_audience,
+            requested_scope: request.requested_scope,
+            skip: request.skip,
+            subject: request.subject,
+        }
+    }
+}
+
 /// `acceptLoginRequest`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,7 +10,6 @@ use crate::client::{ClientStore, OAuth2Client};
 use crate::error::{Error, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -140,25 +139,7 @@ fn session(
     client: OAuth2Client,
 ) -> PreviousConsentSession {
     PreviousConsentSession {
-        consent_request: ConsentRequestView {
-            acr: request.acr,
-            challenge: request.challenge,
-            client,
-            // Never `null` (sdk-interop.md): Hydra's default context is `{}`.
-            context: if request.context.is_null() {
-                Value::Object(Default::default())
-            } else {
-                request.context
-            },
-            login_challenge: request.login_challenge.unwrap_or_default(),
-            login_session_id: request.login_session_id.unwrap_or_default(),
-            oidc_context: request.oidc_context,
-            request_url: request.request_url,
-            requested_access_token_audience: request.requested_audience,
-            requested_scope: request.requested_scope,
-            skip: request.skip,
-            subject: request.subject,
-        },
+        consent_request: ConsentRequestView::new(request, client),
         grant_access_token_audience: handled.granted_audience,
         grant_scope: handled.granted_scope,
         handled_at: handled.handled_at,
