@@ -98,8 +98,8 @@ fn sql(kind: TokenKind) -> &'static TableSql {
     }
 }
 
-/// PostgreSQL: [`exchange`] as one statement (data-modifying CTEs; SQLite has none), so the
-/// code exchange is one round trip and one commit instead of five round trips: spend code
+/// PostgreSQL: the code exchange (`exchange_code`) as one statement (data-modifying CTEs;
+/// SQLite has none), one round trip and one commit instead of five round trips: spend code
 /// `$1` (`SET active = $2 … AND active = $3`), then insert the access token (`$4…$16`) and
 /// the refresh token (`$17…$29`) only if the spend happened; returns how many access tokens
 /// were stored (0: the code was not active). Concurrent exchanges of one code: the row lock
@@ -163,91 +163,6 @@ const DELETE_GRANT_ACCESS: &str = "DELETE FROM hydra_oauth2_access WHERE request
 const DEACTIVATE_GRANT_REFRESH: &str =
     "UPDATE hydra_oauth2_refresh SET active = $2 WHERE request_id = $1";
 
-/// The rotation's statements on one transaction connection; false when `old` was spent.
-async fn rotate<DB>(
-    conn: &mut DB::Connection,
-    old: &str,
-    access: &TokenRecord,
-    refresh: &TokenRecord,
-    now: NaiveDateTime,
-) -> Result<bool, sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<NaiveDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    String: for<'r> sqlx::Decode<'r, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    // The conditional update is the claim: of concurrent rotations exactly one sees the row active.
-    let spent = sqlx::query_scalar::<DB, String>(SPEND)
-        .bind(old)
-        .bind(false)
-        .bind(now)
-        .bind(true)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if spent.is_none() {
-        return Ok(false);
-    }
-    sqlx::query::<DB>(DELETE_GRANT_ACCESS)
-        .bind(access.request_id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Access).insert), access)
-        .execute(&mut *conn)
-        .await?;
-    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Refresh).insert), refresh)
-        .execute(&mut *conn)
-        .await?;
-    Ok(true)
-}
-
-/// A code exchange's statements on one transaction connection; false when the code was spent.
-async fn exchange<DB>(
-    conn: &mut DB::Connection,
-    code: &str,
-    access: &TokenRecord,
-    refresh: Option<&TokenRecord>,
-) -> Result<bool, sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<NaiveDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    String: for<'r> sqlx::Decode<'r, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    let spent = sqlx::query_scalar::<DB, String>(SPEND_CODE)
-        .bind(code)
-        .bind(false)
-        .bind(true)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if spent.is_none() {
-        return Ok(false);
-    }
-    bind_token!(sqlx::query::<DB>(&sql(TokenKind::Access).insert), access)
-        .execute(&mut *conn)
-        .await?;
-    if let Some(refresh) = refresh {
-        bind_token!(sqlx::query::<DB>(&sql(TokenKind::Refresh).insert), refresh)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(true)
-}
-
 impl TokenStore for Db {
     async fn insert_token(&self, kind: TokenKind, t: &TokenRecord) -> Result<(), StoreError> {
         crate::on_pool!(self, |pool| bind_token!(sqlx::query(&sql(kind).insert), t)
@@ -301,9 +216,33 @@ impl TokenStore for Db {
     ) -> Result<bool, StoreError> {
         let now = now.naive_utc();
         super::in_tx!(self, |tx, DB| {
-            let done = rotate::<DB>(&mut tx, old, access, refresh, now)
-                .await
-                .map_err(map_err)?;
+            let done = async {
+                // The conditional update is the claim: of concurrent rotations exactly one
+                // sees the row active.
+                let spent: Option<String> = sqlx::query_scalar(SPEND)
+                    .bind(old)
+                    .bind(false)
+                    .bind(now)
+                    .bind(true)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if spent.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query(DELETE_GRANT_ACCESS)
+                    .bind(access.request_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                bind_token!(sqlx::query(&ACCESS_SQL.insert), access)
+                    .execute(&mut *tx)
+                    .await?;
+                bind_token!(sqlx::query(&REFRESH_SQL.insert), refresh)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok::<bool, sqlx::Error>(true)
+            }
+            .await
+            .map_err(map_err)?;
             super::commit_if(tx, done).await
         })
     }
@@ -350,10 +289,30 @@ impl TokenStore for Db {
             .map_err(map_err)?;
             return Ok(issued > 0);
         }
+        // SQLite (the PostgreSQL form returned above): the same in a transaction.
         super::in_tx!(self, |tx, DB| {
-            let done = exchange::<DB>(&mut tx, signature, access, refresh)
-                .await
-                .map_err(map_err)?;
+            let done = async {
+                let spent: Option<String> = sqlx::query_scalar(SPEND_CODE)
+                    .bind(signature)
+                    .bind(false)
+                    .bind(true)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if spent.is_none() {
+                    return Ok(false);
+                }
+                bind_token!(sqlx::query(&ACCESS_SQL.insert), access)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(refresh) = refresh {
+                    bind_token!(sqlx::query(&REFRESH_SQL.insert), refresh)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok::<bool, sqlx::Error>(true)
+            }
+            .await
+            .map_err(map_err)?;
             super::commit_if(tx, done).await
         })
     }
