@@ -63,6 +63,13 @@ impl Params {
         Ok(first)
     }
 
+    /// The single non-empty value of `name`; missing or empty is `invalid_request`.
+    pub fn required(&self, name: &str) -> Result<&str, Error> {
+        self.one(name)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+            Error::invalid_request().hint(format!("The {name} parameter is missing."))
+        })
+    }
+
     /// Every value of `name`, each split on spaces (`scope`, `audience`).
     pub fn list(&self, name: &str) -> Vec<String> {
         let values: Vec<String> = self

@@ -33,10 +33,7 @@ pub async fn revoke_oauth2_token(
             s.clock.now(),
         )
         .await?;
-        let token = req
-            .one("token")?
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::invalid_request().hint("The token parameter is missing."))?;
+        let token = req.required("token")?;
         revoke::revoke(
             &s.db,
             &s.engine,

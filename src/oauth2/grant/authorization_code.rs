@@ -20,10 +20,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Error> {
     require_grant_type(client, "authorization_code")?;
-    let code = req
-        .one("code")?
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| Error::invalid_request().hint("The code parameter is missing."))?;
+    let code = req.required("code")?;
     let record = ctx
         .engine
         .lookup_code(ctx.store, code)

@@ -17,10 +17,7 @@ pub async fn handle<S: TokenStore + KeyStore + Sync>(
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Error> {
     require_grant_type(client, "refresh_token")?;
-    let token = req
-        .one("refresh_token")?
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::invalid_request().hint("The refresh_token parameter is missing."))?;
+    let token = req.required("refresh_token")?;
     let unknown = || Error::invalid_grant().hint("The refresh token is malformed or not valid.");
     let (_, old) = ctx
         .engine
