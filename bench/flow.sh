@@ -56,29 +56,8 @@ summary="$RESULTS_DIR/summary.tsv"
 : >"$summary"
 log() { echo "[flow-bench $(date -u +%H:%M:%S)] $*" | tee -a "$RESULTS_DIR/run.log" >&2; }
 
-server_pid=""
-bench_db=""
-tmp_sqlite=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM -- "-$server_pid" 2>/dev/null || kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
-drop_db() {
-  if [ -n "$bench_db" ]; then
-    psql -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS \"$bench_db\" WITH (FORCE)" >/dev/null 2>&1 \
-      || echo "warning: could not drop database $bench_db" >&2
-    bench_db=""
-  fi
-  if [ -n "$tmp_sqlite" ]; then rm -rf "$tmp_sqlite"; tmp_sqlite=""; fi
-}
-cleanup() { stop_server; drop_db; }
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 bin="${PORTCULLIS_BIN:-$target_dir/release/portcullis}"
@@ -94,8 +73,6 @@ if [ "${SKIP_BUILD:-0}" != 1 ] && [ -z "${PORTCULLIS_BIN:-}" ]; then
 fi
 [ -x "$bin" ] && [ -x "$load" ] || { echo "error: $bin or $load missing" >&2; exit 1; }
 
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
-rand_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # CPU ticks (utime + stime) of one process, or of every process named postgres.
 ticks_of() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # "pid ticks" of the PostgreSQL backends serving the bench database (not other users' work).

@@ -64,29 +64,8 @@ summary="$RESULTS_DIR/summary.tsv"
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" | tee -a "$RESULTS_DIR/run.log" >&2; }
 
 # ---- cleanup: the server we started, the database we created -------------------------------
-server_pid=""
-bench_db=""
-tmp_sqlite=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM -- "-$server_pid" 2>/dev/null || kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
-drop_db() {
-  if [ -n "$bench_db" ]; then
-    psql -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS \"$bench_db\" WITH (FORCE)" >/dev/null 2>&1 \
-      || echo "warning: could not drop database $bench_db" >&2
-    bench_db=""
-  fi
-  if [ -n "$tmp_sqlite" ]; then rm -rf "$tmp_sqlite"; tmp_sqlite=""; fi
-}
-cleanup() { stop_server; drop_db; }
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 
 # ---- load generator -------------------------------------------------------------------------
 if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ] && ! command -v wrk >/dev/null 2>&1; then
@@ -113,8 +92,6 @@ fi
 
 # ---- helpers ----------------------------------------------------------------------------------
 port_busy() { curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null; }
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
-rand_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # Runs peer-bench.sh and appends its results to the summary. args: target backend mode endpoints
 run_peer_bench() {
