@@ -120,8 +120,12 @@ async fn client_credentials<S: ClientStore + TokenStore + KeyStore + JtiStore + 
             // The row changed since the copy was read (the store dropped the copy).
             Ok(None) => read = ClientRead::Fresh,
             Err(refused) => {
+                // A failure of the server (storage down, ...) is no verdict on the copy: it
+                // stands as it is, without another trip to a database that just failed.
                 let copy_was_stale = match (read, creds.cached_id()) {
-                    (ClientRead::Cached, Some(id)) => ctx.store.refresh_client(id).await?,
+                    (ClientRead::Cached, Some(id)) if refused.status < 500 => {
+                        ctx.store.refresh_client(id).await?
+                    }
                     _ => false,
                 };
                 if !copy_was_stale {

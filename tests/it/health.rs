@@ -2,7 +2,8 @@
 
 use crate::harness::{proxy::Proxy, Backend, TestDb, TestServer};
 use crate::on_both_backends;
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 on_both_backends! {
@@ -84,7 +85,39 @@ async fn ready_follows_the_database_down_and_back_postgres() {
     let t = TestServer::start_on(db, url.to_string(), |_| {}).await;
 
     assert_eq!(t.admin_get("/health/ready").await.0, 200);
+    let r = t
+        .admin_call(Method::POST, "/clients", Some(json!({"client_id": "svc", "client_secret": "a-long-enough-secret", "grant_types": ["client_credentials"]})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = || {
+        let request = t
+            .http
+            .post(t.public_url("/oauth2/token"))
+            .basic_auth("svc", Some("a-long-enough-secret"))
+            .form(&[("grant_type", "client_credentials")]);
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(token().await.0, 200);
     proxy.down();
+    // At once, while the client row is still cached: the requests reach the combined token
+    // inserts. They fail with a 5xx (security-cases: an outage is only transient 5xx), all
+    // within about one pool acquire timeout (5 s): none waits behind another's timeout.
+    let started = std::time::Instant::now();
+    let down: Vec<_> = (0..8).map(|_| tokio::spawn(token())).collect();
+    for task in down {
+        let (status, body) = task.await.unwrap();
+        assert!(status == 503 || status == 500, "{status} {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     let (status, body) = t.admin_get("/health/ready").await;
     assert_eq!(status, 503, "{body}");
     assert!(body["errors"]["database"].is_string(), "{body}");
@@ -104,6 +137,11 @@ async fn ready_follows_the_database_down_and_back_postgres() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "ready again once the database is back");
+    assert_eq!(
+        token().await.0,
+        200,
+        "tokens again once the database is back"
+    );
     t.stop().await;
 }
 

@@ -29,6 +29,12 @@ use tokio::sync::{oneshot, Semaphore};
 /// The most rows one statement stores.
 const MAX_BATCH: usize = 64;
 
+/// No connection could be had within the pool's timeout (or the pool is closed): the
+/// database is away, not just one connection broken.
+fn database_away(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+}
+
 /// A row waiting for its statement.
 struct Pending {
     token: TokenRecord,
@@ -122,7 +128,7 @@ impl Batcher {
                 .iter()
                 .map(|p| Ok(stored.contains(&p.token.signature)))
                 .collect(),
-            Err(e) if batch.len() == 1 => vec![Err(map_err(e))],
+            Err(e) if batch.len() == 1 && !database_away(&e) => vec![Err(map_err(e))],
             // The database refused the statement: one row's failure must not be the others',
             // so each alone.
             Err(sqlx::Error::Database(_)) => {
@@ -134,9 +140,19 @@ impl Batcher {
                 alone
             }
             // No connection, or it broke: the same for every row (trying each alone would only
-            // wait for the pool again, row after row).
+            // wait for the pool again, row after row). No connection at all within the pool's
+            // timeout: the database is away, so the rows queued meanwhile fail with it instead
+            // of waiting out that timeout once more per statement.
             Err(e) => {
                 let message = e.to_string();
+                if database_away(&e) {
+                    let waiting: Vec<Pending> = self.queue().drain(..).collect();
+                    for p in waiting {
+                        let _ = p
+                            .outcome
+                            .send(Err(StoreError::Backend(message.clone().into())));
+                    }
+                }
                 batch
                     .iter()
                     .map(|_| Err(StoreError::Backend(message.clone().into())))
