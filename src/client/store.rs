@@ -14,7 +14,7 @@ pub trait ClientStore {
     /// The client with this id as read at most a couple of seconds ago (by this process, or
     /// now), or `NotFound`. Writes through this process are seen at once; writes through
     /// another instance within that bound. For steps whose outcome a later step re-checks
-    /// against the stored row (see `TokenStore::insert_token_if_client`).
+    /// against the stored row (see `TokenStore::insert_access_token_if_client`).
     fn get_client_cached(
         &self,
         id: &str,

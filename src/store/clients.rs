@@ -1,7 +1,7 @@
 //! `ClientStore` on both backends: table `hydra_client`, lists and objects as JSON text, and
 //! the short-lived in-process copy of client rows ([`ClientCache`]).
 
-use super::{column_count, map_err, placeholders, Db};
+use super::{column_count, json, list, map_err, placeholders, Db};
 use crate::client::{Client, ClientStore, OAuth2Client};
 use crate::error::StoreError;
 use chrono::{NaiveDateTime, TimeZone, Utc};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// as key sets are (`jwk::CACHE_TTL`). Nothing lives only here: the row stays the truth, and
 /// what must not act on an old copy (client authentication, issuing) either reads the row
 /// (`get_client`) or makes its write conditional on the row being unchanged
-/// (`insert_token_if_client`).
+/// (`insert_access_token_if_client`).
 const CLIENT_TTL: Duration = Duration::from_secs(2);
 /// More distinct clients than this within one TTL empties the cache rather than growing it.
 const CLIENT_CACHE_LIMIT: usize = 10_000;
@@ -122,16 +122,8 @@ const COLUMNS: &str = "id, client_name, client_secret, redirect_uris, grant_type
     frontchannel_logout_session_required, post_logout_redirect_uris, backchannel_logout_uri, \
     backchannel_logout_session_required, metadata, token_endpoint_auth_signing_alg, revision";
 
-fn list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
 fn object(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::Object(Default::default()))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
 impl From<ClientRow> for Client {
@@ -188,35 +180,35 @@ macro_rules! bind_client {
             .bind(c.client_id.clone())
             .bind(c.client_name.clone())
             .bind($hash)
-            .bind(to_json(&c.redirect_uris))
-            .bind(to_json(&c.grant_types))
-            .bind(to_json(&c.response_types))
+            .bind(json(&c.redirect_uris))
+            .bind(json(&c.grant_types))
+            .bind(json(&c.response_types))
             .bind(c.scope.clone())
             .bind(c.owner.clone())
             .bind(c.policy_uri.clone())
             .bind(c.tos_uri.clone())
             .bind(c.client_uri.clone())
             .bind(c.logo_uri.clone())
-            .bind(to_json(&c.contacts))
+            .bind(json(&c.contacts))
             .bind(c.client_secret_expires_at)
             .bind(c.sector_identifier_uri.clone())
-            .bind(to_json(&c.jwks))
+            .bind(json(&c.jwks))
             .bind(c.jwks_uri.clone())
-            .bind(to_json(&c.request_uris))
+            .bind(json(&c.request_uris))
             .bind(c.token_endpoint_auth_method.clone())
             .bind(c.request_object_signing_alg.clone())
             .bind(c.userinfo_signed_response_alg.clone())
             .bind(c.subject_type.clone())
-            .bind(to_json(&c.allowed_cors_origins))
-            .bind(to_json(&c.audience))
+            .bind(json(&c.allowed_cors_origins))
+            .bind(json(&c.audience))
             .bind(created)
             .bind(updated)
             .bind(c.frontchannel_logout_uri.clone())
             .bind(c.frontchannel_logout_session_required)
-            .bind(to_json(&c.post_logout_redirect_uris))
+            .bind(json(&c.post_logout_redirect_uris))
             .bind(c.backchannel_logout_uri.clone())
             .bind(c.backchannel_logout_session_required)
-            .bind(to_json(&c.metadata))
+            .bind(json(&c.metadata))
             .bind(c.token_endpoint_auth_signing_alg.clone())
             .bind($revision)
     }};

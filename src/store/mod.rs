@@ -142,6 +142,16 @@ pub(crate) fn column_count(columns: &str) -> usize {
     columns.split(',').count()
 }
 
+/// A list column (JSON text) read back; unreadable text is an empty list.
+pub(crate) fn list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A list (or other value) as its JSON text column.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
 /// Maps a driver error to a [`StoreError`]: missing rows and unique violations become
 /// outcomes the domain can act on, everything else is a backend failure.
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {

@@ -9,7 +9,7 @@
 //! - a statement that did not finish (its future was dropped: client gone, timeout) leaves the
 //!   guard unreleased, and [`Manager::has_broken`] makes bb8 close that connection instead of
 //!   reusing it (PostgreSQL; SQLite's worker always finishes the command, and the `memory`
-//!   database lives exactly as long as its one connection, so it is kept);
+//!   database lives only as long as its connections, so they are kept);
 //! - a connection with something still queued (a dropped transaction's `ROLLBACK`) is pinged
 //!   before it goes back, so the rollback runs now and no lock outlives the request;
 //! - an I/O or protocol error marks the connection broken; a database error (a constraint, a

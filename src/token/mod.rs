@@ -224,9 +224,7 @@ impl TokenEngine {
         client: &ClientVersion<'_>,
     ) -> Result<Option<Issued>, Error> {
         let (issued, record) = self.access_record(store, grant, now).await?;
-        let stored = store
-            .insert_token_if_client(TokenKind::Access, &record, client)
-            .await?;
+        let stored = store.insert_access_token_if_client(record, client).await?;
         Ok(stored.then_some(issued))
     }
 

@@ -49,14 +49,13 @@ pub trait TokenStore {
         kind: TokenKind,
         token: &TokenRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Stores a new token only if `client`'s stored row is still the one given (same
+    /// Stores a new access token only if `client`'s stored row is still the one given (same
     /// revision: not changed or deleted since it was read); false when it is not, and nothing
-    /// was stored. One statement: what lets the token endpoint trust a
-    /// cached client row without reading it again.
-    fn insert_token_if_client(
+    /// was stored. One statement (shared with concurrent calls): what lets the token endpoint
+    /// trust a cached client row without reading it again.
+    fn insert_access_token_if_client(
         &self,
-        kind: TokenKind,
-        token: &TokenRecord,
+        token: TokenRecord,
         client: &ClientVersion<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The token stored under `signature`, or `NotFound`.

@@ -110,12 +110,12 @@ on_both_backends! {
         assert_eq!(db.get_client_cached("a").await.unwrap().data.client_name, "renamed");
 
         // The stored row as read: the token is stored.
-        assert!(db.insert_token_if_client(TokenKind::Access, &token("t1", "a"), &version(&renamed)).await.unwrap());
+        assert!(db.insert_access_token_if_client(token("t1", "a"), &version(&renamed)).await.unwrap());
         assert!(db.get_token(TokenKind::Access, "t1").await.is_ok());
         // An older copy (another revision), another client: nothing is stored.
-        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t2", "a"), &version(&a)).await.unwrap());
+        assert!(!db.insert_access_token_if_client(token("t2", "a"), &version(&a)).await.unwrap());
         let b = ClientVersion { id: "b", revision: renamed.revision };
-        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t3", "a"), &b).await.unwrap());
+        assert!(!db.insert_access_token_if_client(token("t3", "a"), &b).await.unwrap());
         for sig in ["t2", "t3"] {
             assert!(matches!(db.get_token(TokenKind::Access, sig).await, Err(StoreError::NotFound)));
         }
@@ -128,13 +128,13 @@ on_both_backends! {
         rotated.revision = 3;
         other.update_client(&rotated).await.unwrap();
         let stale = db.get_client_cached("a").await.unwrap();
-        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t4", "a"), &version(&stale)).await.unwrap());
+        assert!(!db.insert_access_token_if_client(token("t4", "a"), &version(&stale)).await.unwrap());
         assert_eq!(db.get_client_cached("a").await.unwrap(), rotated, "the stale copy was dropped");
         assert_eq!(db.get_client("a").await.unwrap(), rotated);
 
         // Deleted: nothing is stored for it.
         other.delete_client("a").await.unwrap();
-        assert!(!db.insert_token_if_client(TokenKind::Access, &token("t5", "a"), &version(&rotated)).await.unwrap());
+        assert!(!db.insert_access_token_if_client(token("t5", "a"), &version(&rotated)).await.unwrap());
         // refresh_client: whether the copy held was another version of the stored row.
         assert!(!db.refresh_client("never-read").await.unwrap(), "no copy held");
         let b = client("b");
@@ -177,7 +177,7 @@ on_both_backends! {
                 tok.active = i % 3 != 0;
                 let revision = if i % 5 == 0 { 2 } else { 1 };
                 let outcome = db
-                    .insert_token_if_client(TokenKind::Access, &tok, &ClientVersion { id: "a", revision })
+                    .insert_access_token_if_client(tok.clone(), &ClientVersion { id: "a", revision })
                     .await;
                 (i, tok, outcome)
             })
@@ -227,9 +227,8 @@ async fn memory_databases_are_private_and_take_concurrent_writes() {
             tokio::spawn(async move {
                 let c = client(&format!("c{i:02}"));
                 a.insert_client(&c).await.unwrap();
-                a.insert_token_if_client(
-                    TokenKind::Access,
-                    &token(&format!("t{i}"), &c.data.client_id),
+                a.insert_access_token_if_client(
+                    token(&format!("t{i}"), &c.data.client_id),
                     &version(&c),
                 )
                 .await

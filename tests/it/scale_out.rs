@@ -300,6 +300,16 @@ async fn postgres_a_key_rotated_on_one_instance_reaches_the_other_within_the_cac
     a.stop().await;
 }
 
+/// `r` is the error `error` with `status`.
+fn assert_refused(r: &Resp, status: u16, error: &str) {
+    assert_eq!(
+        (r.status, &r.body["error"]),
+        (status, &json!(error)),
+        "{}",
+        r.body
+    );
+}
+
 /// client_credentials trusts a cached client row only as far as the token's own INSERT
 /// confirms it: a change made through another instance takes effect at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,12 +332,7 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
     let r = a.admin_call(Method::PUT, "/clients/rp", Some(client)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = token_request(&b, SECRET, &cc("write")).await;
-    assert_eq!(
-        (r.status, &r.body["error"]),
-        (400, &json!("invalid_scope")),
-        "{}",
-        r.body
-    );
+    assert_refused(&r, 400, "invalid_scope");
     assert_eq!(token_request(&b, SECRET, &cc("read")).await.status, 200);
 
     // A secret rotated through A: the old one fails on B, the new one works.
@@ -336,12 +341,7 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
     let r = a.admin_call(Method::PUT, "/clients/rp", Some(client)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = token_request(&b, SECRET, &cc("read")).await;
-    assert_eq!(
-        (r.status, &r.body["error"]),
-        (401, &json!("invalid_client")),
-        "{}",
-        r.body
-    );
+    assert_refused(&r, 401, "invalid_client");
     let r = token_request(&b, "a-new-secret-0123456789", &cc("read")).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
@@ -356,19 +356,9 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
     assert_eq!(r.status, 200, "{}", r.body);
     // And a refusal on the stored row stands.
     let r = token_request(&b, "a-wrong-secret-0123456789", &cc("read")).await;
-    assert_eq!(
-        (r.status, &r.body["error"]),
-        (401, &json!("invalid_client")),
-        "{}",
-        r.body
-    );
+    assert_refused(&r, 401, "invalid_client");
     let r = token_request(&b, "a-third-secret-0123456789", &cc("write")).await;
-    assert_eq!(
-        (r.status, &r.body["error"]),
-        (400, &json!("invalid_scope")),
-        "{}",
-        r.body
-    );
+    assert_refused(&r, 400, "invalid_scope");
 
     // Deleted through A: B issues nothing.
     assert_eq!(
@@ -378,12 +368,7 @@ async fn postgres_a_client_changed_on_one_instance_is_enforced_by_the_other_at_o
         204
     );
     let r = token_request(&b, "a-third-secret-0123456789", &cc("read")).await;
-    assert_eq!(
-        (r.status, &r.body["error"]),
-        (401, &json!("invalid_client")),
-        "{}",
-        r.body
-    );
+    assert_refused(&r, 401, "invalid_client");
 
     b.stop().await;
     a.stop().await;

@@ -10,7 +10,7 @@ use crate::token::{ClientVersion, Grant, TokenStore};
 use chrono::{DateTime, Utc};
 
 /// `None` when `client` is no longer the stored row (nothing was issued; see
-/// `TokenStore::insert_token_if_client`).
+/// `TokenStore::insert_access_token_if_client`).
 pub async fn handle<S: TokenStore + KeyStore + Sync>(
     ctx: &Ctx<'_, S>,
     client: &Client,

@@ -6,7 +6,7 @@
 
 mod rows;
 
-use super::{column_count, map_err, placeholders, Db, DbPool};
+use super::{column_count, json, map_err, placeholders, Db, DbPool};
 use crate::consent::model::{
     AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest,
 };
@@ -14,9 +14,9 @@ use crate::consent::store::ConsentStore;
 use crate::error::StoreError;
 
 use rows::{
-    context_json, error_json, joined_columns, joined_select, json, map_json, oidc_json,
-    ConsentJoinRow, Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow, SessionRow,
-    CONSENT_COLUMNS, HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
+    context_json, error_json, joined_columns, joined_select, map_json, oidc_json, ConsentJoinRow,
+    Decoded, HandledConsentRow, HandledLoginRow, Joined, LoginJoinRow, SessionRow, CONSENT_COLUMNS,
+    HANDLED_CONSENT_COLUMNS, HANDLED_LOGIN_COLUMNS, LOGIN_COLUMNS,
 };
 use std::sync::LazyLock;
 
@@ -41,13 +41,6 @@ static SESSION_INSERT: LazyLock<String> = LazyLock::new(|| {
          VALUES ($1, $2, $3, $4, $5)"
     )
 });
-static LOGIN_INSERT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO {LOGIN} ({LOGIN_COLUMNS}) VALUES ({})",
-        placeholders(1, column_count(LOGIN_COLUMNS))
-    )
-});
-
 /// PostgreSQL: a new session (`$1…$5`) and its first login request (`$6…`) in one statement,
 /// one round trip and one commit (SQLite has no data-modifying CTEs; a statement costs it no
 /// round trip). A failure of either inserts neither.
@@ -73,6 +66,10 @@ macro_rules! bind_session {
 
 /// The statements on one kind of request (login or consent) and its answers, built once.
 struct RequestSql {
+    /// A new request, its columns in order.
+    insert: String,
+    /// An answer, its columns in order.
+    answer: String,
     /// The request and its answer (`h_*`, NULL while unanswered) by challenge `$1`.
     by_challenge: String,
     /// The same by verifier `$1`.
@@ -84,7 +81,20 @@ struct RequestSql {
 }
 
 impl RequestSql {
-    fn new(request: &str, request_columns: &str, handled: &str, handled_columns: &str) -> Self {
+    /// `on_conflict`: what a second answer to the same request does (appended to the insert).
+    fn new(
+        request: &str,
+        request_columns: &str,
+        handled: &str,
+        handled_columns: &str,
+        on_conflict: &str,
+    ) -> Self {
+        let insert = |table: &str, columns: &str| {
+            format!(
+                "INSERT INTO {table} ({columns}) VALUES ({})",
+                placeholders(1, column_count(columns))
+            )
+        };
         let joined = joined_select(
             request,
             request_columns,
@@ -93,6 +103,8 @@ impl RequestSql {
             handled_columns,
         );
         RequestSql {
+            insert: insert(request, request_columns),
+            answer: format!("{} {on_conflict}", insert(handled, handled_columns)),
             by_challenge: format!("{joined} WHERE r.challenge = $1"),
             by_verifier: format!("{joined} WHERE r.verifier = $1"),
             spend: spend_sql(handled, handled_columns),
@@ -101,14 +113,34 @@ impl RequestSql {
     }
 }
 
-static LOGIN_SQL: LazyLock<RequestSql> =
-    LazyLock::new(|| RequestSql::new(LOGIN, LOGIN_COLUMNS, LOGIN_HANDLED, HANDLED_LOGIN_COLUMNS));
+/// A second login answer hits the primary key (Conflict); an unknown request the foreign key.
+static LOGIN_SQL: LazyLock<RequestSql> = LazyLock::new(|| {
+    RequestSql::new(
+        LOGIN,
+        LOGIN_COLUMNS,
+        LOGIN_HANDLED,
+        HANDLED_LOGIN_COLUMNS,
+        "",
+    )
+});
+/// A consent answer replaces an earlier one until it is spent (the upsert's `WHERE` keeps a
+/// spent answer: tokens were issued from it).
 static CONSENT_SQL: LazyLock<RequestSql> = LazyLock::new(|| {
     RequestSql::new(
         CONSENT,
         CONSENT_COLUMNS,
         CONSENT_HANDLED,
         HANDLED_CONSENT_COLUMNS,
+        &format!(
+            "ON CONFLICT (challenge) DO UPDATE SET granted_scope = excluded.granted_scope, \
+             granted_at_audience = excluded.granted_at_audience, remember = excluded.remember, \
+             remember_for = excluded.remember_for, error = excluded.error, \
+             requested_at = excluded.requested_at, authenticated_at = excluded.authenticated_at, \
+             session_access_token = excluded.session_access_token, \
+             session_id_token = excluded.session_id_token, was_used = excluded.was_used, \
+             handled_at = excluded.handled_at \
+             WHERE {CONSENT_HANDLED}.was_used = FALSE"
+        ),
     )
 });
 
@@ -294,9 +326,9 @@ impl ConsentStore for Db {
                     bind_session!(sqlx::query(&SESSION_INSERT), s)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(&LOGIN_INSERT)
+                    sqlx::query(&LOGIN_SQL.insert)
                 }
-                None => sqlx::query(&LOGIN_INSERT),
+                None => sqlx::query(&LOGIN_SQL.insert),
             };
             query
                 .bind(r.challenge.as_str())
@@ -331,12 +363,7 @@ impl ConsentStore for Db {
     }
 
     async fn handle_login_request(&self, h: &HandledLogin) -> Result<(), StoreError> {
-        // A second answer hits the primary key (Conflict); an unknown request the foreign key.
-        let sql = format!(
-            "INSERT INTO {LOGIN_HANDLED} ({HANDLED_LOGIN_COLUMNS}) VALUES ({})",
-            placeholders(1, column_count(HANDLED_LOGIN_COLUMNS))
-        );
-        crate::on_pool!(self, |pool| sqlx::query(&sql)
+        crate::on_pool!(self, |pool| sqlx::query(&LOGIN_SQL.answer)
             .bind(h.challenge.as_str())
             .bind(h.subject.as_str())
             .bind(h.remember)
@@ -363,11 +390,7 @@ impl ConsentStore for Db {
     }
 
     async fn insert_consent_request(&self, r: &ConsentRequest) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO {CONSENT} ({CONSENT_COLUMNS}) VALUES ({})",
-            placeholders(1, column_count(CONSENT_COLUMNS))
-        );
-        crate::on_pool!(self, |pool| sqlx::query(&sql)
+        crate::on_pool!(self, |pool| sqlx::query(&CONSENT_SQL.insert)
             .bind(r.challenge.as_str())
             .bind(r.verifier.as_str())
             .bind(r.csrf.as_str())
@@ -402,20 +425,8 @@ impl ConsentStore for Db {
     }
 
     async fn handle_consent_request(&self, h: &HandledConsent) -> Result<(), StoreError> {
-        // The upsert's WHERE keeps a spent answer: tokens were issued from it.
-        let sql = format!(
-            "INSERT INTO {CONSENT_HANDLED} ({HANDLED_CONSENT_COLUMNS}) VALUES ({}) \
-             ON CONFLICT (challenge) DO UPDATE SET granted_scope = excluded.granted_scope, \
-             granted_at_audience = excluded.granted_at_audience, remember = excluded.remember, \
-             remember_for = excluded.remember_for, error = excluded.error, \
-             requested_at = excluded.requested_at, authenticated_at = excluded.authenticated_at, \
-             session_access_token = excluded.session_access_token, \
-             session_id_token = excluded.session_id_token, was_used = excluded.was_used, \
-             handled_at = excluded.handled_at \
-             WHERE {CONSENT_HANDLED}.was_used = FALSE",
-            placeholders(1, column_count(HANDLED_CONSENT_COLUMNS))
-        );
-        let written = crate::on_pool!(self, |pool| sqlx::query(&sql)
+        // No row written: the answer was spent (see `CONSENT_SQL`).
+        let written = crate::on_pool!(self, |pool| sqlx::query(&CONSENT_SQL.answer)
             .bind(h.challenge.as_str())
             .bind(json(&h.granted_scope))
             .bind(json(&h.granted_audience))

@@ -6,6 +6,7 @@ use crate::consent::model::{
     AuthSession, ConsentRequest, HandledConsent, HandledLogin, LoginRequest, OidcContext,
     RequestDenied,
 };
+use crate::store::list;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
@@ -14,14 +15,6 @@ use sqlx::FromRow;
 
 pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     Utc.from_utc_datetime(&t)
-}
-
-pub(super) fn list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-pub(super) fn json(v: &[String]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
 pub(super) fn map(text: &str) -> Map<String, Value> {
@@ -274,7 +267,6 @@ impl From<HandledConsentRow> for HandledConsent {
     }
 }
 
-/// `$1, $2, ..., $n`.
 /// `r.<c> AS <c>, ...` for the request's columns and `h.<c> AS h_<c>, ...` for its answer's,
 /// from `<request> r <join> <handled> h ON h.challenge = r.challenge`: one statement reads a
 /// request together with its answer. Append the `WHERE`.

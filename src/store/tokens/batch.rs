@@ -1,4 +1,4 @@
-//! The token endpoint's conditional inserts ([`TokenStore::insert_token_if_client`]) combined
+//! The token endpoint's conditional inserts ([`TokenStore::insert_access_token_if_client`]) combined
 //! into one statement: a group commit done by the application. A token stored alone costs
 //! PostgreSQL a statement, a commit, a WAL flush and a wake-up, most of it paid once per
 //! statement, not per row (on this project's 2-core machine one-row inserts reached ≈ 12,800
@@ -16,7 +16,7 @@
 //! one row cannot fail the others. Statements run on spawned tasks: a caller that goes away
 //! (client disconnected, request timeout) cannot abandon the rows of the others.
 //!
-//! [`TokenStore::insert_token_if_client`]: crate::token::store::TokenStore::insert_token_if_client
+//! [`TokenStore::insert_access_token_if_client`]: crate::token::store::TokenStore::insert_access_token_if_client
 
 use super::{json, COLUMNS};
 use crate::error::StoreError;
@@ -79,12 +79,12 @@ impl Batcher {
     /// Stores `token` if `client` is still the stored client row; false when it is not.
     pub(crate) async fn insert_if_client(
         self: &Arc<Self>,
-        token: &TokenRecord,
+        token: TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
         let (outcome, stored) = oneshot::channel();
         self.queue().push(Pending {
-            token: token.clone(),
+            token,
             client_id: client.id.to_string(),
             revision: client.revision,
             outcome,
@@ -186,28 +186,31 @@ impl Batcher {
         Ok(stored.into_iter().collect())
     }
 
-    /// PostgreSQL: [`Batcher::pg_sql`] with a column array per parameter.
+    /// PostgreSQL: [`Batcher::pg_sql`] with a column array per parameter, borrowing the rows'
+    /// text.
     fn pg_query<'q>(
         &'q self,
-        rows: &[Pending],
+        rows: &'q [Pending],
     ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, String, sqlx::postgres::PgArguments> {
-        let column = |f: &dyn Fn(&Pending) -> String| rows.iter().map(f).collect::<Vec<_>>();
+        let text = |f: fn(&Pending) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+        let lists =
+            |f: fn(&Pending) -> &[String]| rows.iter().map(|p| json(f(p))).collect::<Vec<_>>();
         sqlx::query_scalar(&self.pg_sql)
-            .bind(column(&|p| p.token.signature.clone()))
-            .bind(column(&|p| p.token.request_id.clone()))
+            .bind(text(|p| &p.token.signature))
+            .bind(text(|p| &p.token.request_id))
             .bind(
                 rows.iter()
                     .map(|p| p.token.requested_at.naive_utc())
                     .collect::<Vec<_>>(),
             )
-            .bind(column(&|p| p.token.client_id.clone()))
-            .bind(column(&|p| json(&p.token.requested_scope)))
-            .bind(column(&|p| json(&p.token.granted_scope)))
-            .bind(column(&|p| p.token.subject.clone()))
+            .bind(text(|p| &p.token.client_id))
+            .bind(lists(|p| &p.token.requested_scope))
+            .bind(lists(|p| &p.token.granted_scope))
+            .bind(text(|p| &p.token.subject))
             .bind(rows.iter().map(|p| p.token.active).collect::<Vec<_>>())
-            .bind(column(&|p| json(&p.token.requested_audience)))
-            .bind(column(&|p| json(&p.token.granted_audience)))
-            .bind(column(&|p| p.token.session_data.clone()))
+            .bind(lists(|p| &p.token.requested_audience))
+            .bind(lists(|p| &p.token.granted_audience))
+            .bind(text(|p| &p.token.session_data))
             .bind(
                 rows.iter()
                     .map(|p| p.token.expires_at.map(|e| e.naive_utc()))
@@ -215,10 +218,10 @@ impl Batcher {
             )
             .bind(
                 rows.iter()
-                    .map(|p| p.token.challenge_id.clone())
+                    .map(|p| p.token.challenge_id.as_deref())
                     .collect::<Vec<_>>(),
             )
-            .bind(column(&|p| p.client_id.clone()))
+            .bind(text(|p| &p.client_id))
             .bind(rows.iter().map(|p| p.revision).collect::<Vec<_>>())
     }
 

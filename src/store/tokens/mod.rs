@@ -1,7 +1,7 @@
 //! `TokenStore` on both backends: access and refresh tokens, authorization codes. Lists are
 //! JSON text; times are UTC `TIMESTAMP`s.
 
-use super::{column_count, map_err, placeholders, Db, DbPool};
+use super::{column_count, json, list, map_err, placeholders, Db, DbPool};
 use crate::error::StoreError;
 use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -35,14 +35,6 @@ const COLUMNS: &str =
     "signature, request_id, requested_at, client_id, scope, granted_scope, subject, active, \
     requested_audience, granted_audience, session_data, expires_at, challenge_id";
 
-fn list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-fn json(v: &[String]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
-}
-
 impl From<TokenRow> for TokenRecord {
     fn from(r: TokenRow) -> TokenRecord {
         TokenRecord {
@@ -67,9 +59,6 @@ impl From<TokenRow> for TokenRecord {
 /// them on every request).
 struct TableSql {
     insert: String,
-    /// [`TokenStore::insert_token_if_client`]: the insert, only while client `$14` has
-    /// revision `$15`.
-    insert_if_client: String,
     select: String,
 }
 
@@ -78,10 +67,6 @@ impl TableSql {
         let values = placeholders(1, column_count(COLUMNS));
         TableSql {
             insert: format!("INSERT INTO {table} ({COLUMNS}) VALUES ({values})"),
-            insert_if_client: format!(
-                "INSERT INTO {table} ({COLUMNS}) SELECT {values} \
-                 WHERE EXISTS (SELECT 1 FROM hydra_client WHERE id = $14 AND revision = $15)"
-            ),
             select: format!("SELECT {COLUMNS} FROM {table} WHERE signature = $1"),
         }
     }
@@ -172,25 +157,12 @@ impl TokenStore for Db {
         .map_err(map_err)
     }
 
-    async fn insert_token_if_client(
+    async fn insert_access_token_if_client(
         &self,
-        kind: TokenKind,
-        t: &TokenRecord,
+        t: TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
-        let inserted = match kind {
-            TokenKind::Access => self.access_batch.insert_if_client(t, client).await?,
-            TokenKind::Refresh => {
-                let statement = &sql(kind).insert_if_client;
-                crate::on_pool!(self, |pool| bind_token!(sqlx::query(statement), t)
-                    .bind(client.id)
-                    .bind(client.revision)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected() > 0))
-                .map_err(map_err)?
-            }
-        };
+        let inserted = self.access_batch.insert_if_client(t, client).await?;
         if !inserted {
             // Changed or deleted since it was read: the next read must see the row.
             self.forget_client(client.id);
