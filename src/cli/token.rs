@@ -45,7 +45,8 @@ enum TokenCommand {
     User(Box<token_user::User>),
     /// Introspect an access or refresh token; prints the introspection as JSON.
     Introspect {
-        /// The token.
+        /// The token (may start with `-`: tokens are base64url).
+        #[arg(allow_hyphen_values = true)]
         token: String,
         /// Scopes the token must have been granted (comma-separated, repeatable).
         #[arg(long, value_delimiter = ',')]
@@ -55,7 +56,8 @@ enum TokenCommand {
     },
     /// Revoke an access or refresh token (RFC 7009), as the client it was issued to.
     Revoke {
-        /// The token.
+        /// The token (may start with `-`: tokens are base64url).
+        #[arg(allow_hyphen_values = true)]
         token: String,
         #[command(flatten)]
         client: ClientCredentials,
@@ -187,4 +189,55 @@ pub async fn run(token: Token) -> anyhow::Result<()> {
 fn print_json(value: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Cli;
+    use clap::Parser;
+
+    /// Opaque tokens are base64url, so one in 32 starts with `-` (and a few with `--`): they
+    /// are the token, wherever the flags stand.
+    #[test]
+    fn tokens_may_start_with_a_hyphen() {
+        for token in ["-2bc.d-f", "--ab.cd", "-v", "plain.token"] {
+            for args in [
+                vec![
+                    "portcullis",
+                    "token",
+                    "introspect",
+                    token,
+                    "--endpoint",
+                    "http://a",
+                ],
+                vec![
+                    "portcullis",
+                    "token",
+                    "introspect",
+                    "--endpoint",
+                    "http://a",
+                    token,
+                ],
+                vec![
+                    "portcullis",
+                    "token",
+                    "revoke",
+                    token,
+                    "--client-id",
+                    "c",
+                    "--client-secret",
+                    "s",
+                    "--endpoint",
+                    "http://a",
+                ],
+            ] {
+                let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                let debug = format!("{cli:?}");
+                assert!(
+                    debug.contains(&format!("token: {token:?}")),
+                    "{args:?}: {debug}"
+                );
+            }
+        }
+    }
 }
