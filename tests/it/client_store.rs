@@ -184,8 +184,11 @@ on_both_backends! {
         })
         .collect::<Vec<_>>();
         let mut stored = 0;
+        let mut expected = std::collections::HashMap::new();
         for task in tasks {
             let (i, tok, outcome) = task.await.unwrap();
+            let kept = matches!(outcome, Ok(true)).then(|| tok.clone());
+            expected.insert(tok.signature.clone(), kept);
             let read = db.get_token(TokenKind::Access, &tok.signature).await;
             match (i % 5 == 0, i % 24 == 7) {
                 (true, _) => {
@@ -204,6 +207,26 @@ on_both_backends! {
             }
         }
         assert_eq!(stored, 240 - 48 - 8, "stale rows: i % 5 == 0; orphans: i % 24 == 7 and not stale");
+
+        // Concurrent reads (combined on PostgreSQL) each get their own row or not found, with
+        // every signature read three times at once and the refresh table (none there) between.
+        let expected = std::sync::Arc::new(expected);
+        let reads = (0..720).map(|i| {
+            let (db, expected) = (db.clone(), expected.clone());
+            tokio::spawn(async move {
+                let signature = format!("t{:03}", i % 240);
+                let kind = if i % 9 == 4 { TokenKind::Refresh } else { TokenKind::Access };
+                match (db.get_token(kind, &signature).await, kind, &expected[&signature]) {
+                    (Ok(read), TokenKind::Access, Some(tok)) => assert_eq!(&read, tok, "{i}"),
+                    (Err(StoreError::NotFound), TokenKind::Refresh, _)
+                    | (Err(StoreError::NotFound), TokenKind::Access, None) => {}
+                    (read, kind, tok) => panic!("{i} {kind:?}: read {read:?}, stored {tok:?}"),
+                }
+            })
+        });
+        for read in reads.collect::<Vec<_>>() {
+            read.await.unwrap();
+        }
         db.close().await;
     }
 }

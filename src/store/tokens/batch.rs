@@ -1,9 +1,12 @@
-//! The token endpoint's conditional inserts ([`TokenStore::insert_access_token_if_client`]) combined
-//! into one statement: a group commit done by the application. A token stored alone costs
-//! PostgreSQL a statement, a commit, a WAL flush and a wake-up, most of it paid once per
-//! statement, not per row (on this project's 2-core machine one-row inserts reached ≈ 12,800
-//! rows/s, eight-row inserts ≈ 45,000 rows/s on the same CPU: docs/benchmarks.md); on SQLite
-//! (one writer at a time) concurrent inserts otherwise queue on its write lock one by one.
+//! Concurrent token statements combined into one: the token endpoint's conditional inserts
+//! ([`TokenStore::insert_access_token_if_client`]), a group commit done by the application, and
+//! on PostgreSQL the reads by signature of introspection and refresh ([`Lookups`]).
+//!
+//! Inserts: a token stored alone costs PostgreSQL a statement, a commit, a WAL flush and a
+//! wake-up, most of it paid once per statement, not per row (on this project's 2-core machine
+//! one-row inserts reached ≈ 12,800 rows/s, eight-row inserts ≈ 45,000 rows/s on the same CPU:
+//! docs/benchmarks.md); on SQLite (one writer at a time) concurrent inserts otherwise queue on
+//! its write lock one by one.
 //!
 //! How: a caller queues its row and waits for the outcome. At most `flushers` statements run
 //! at a time; a free flusher takes everything queued (up to [`MAX_BATCH`] rows) and stores it
@@ -16,17 +19,27 @@
 //! one row cannot fail the others. Statements run on spawned tasks: a caller that goes away
 //! (client disconnected, request timeout) cannot abandon the rows of the others.
 //!
+//! Reads: a lookup alone costs PostgreSQL a statement, a round trip and a wake-up for one
+//! indexed row; under load the queued signatures are read with one `WHERE signature = ANY($1)`
+//! and each caller gets its row (or not found): introspection on PostgreSQL went from ≈ 10,000
+//! to ≈ 20,000 requests/s at 64 concurrent requests (docs/benchmarks.md). Fewer flushers make
+//! larger batches; more keep one slow statement (a cold index page) from holding up every
+//! read behind it. The same queue serves inserts and reads ([`Combiner`]); only the statement
+//! differs ([`Combine`]).
+//!
 //! [`TokenStore::insert_access_token_if_client`]: crate::token::store::TokenStore::insert_access_token_if_client
 
-use super::{json, COLUMNS};
+use super::{json, TokenRow, COLUMNS};
 use crate::error::StoreError;
-use crate::store::{column_count, map_err, DbPool};
+use crate::store::{column_count, map_err, DbPool, Pool};
 use crate::token::store::{ClientVersion, TokenRecord};
-use std::collections::HashSet;
+use sqlx::PgConnection;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{oneshot, Semaphore};
 
-/// The most rows one statement stores.
+/// The most jobs one statement serves.
 const MAX_BATCH: usize = 64;
 
 /// No connection could be had within the pool's timeout (or the pool is closed): the
@@ -35,77 +48,62 @@ fn database_away(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
 }
 
-/// A row waiting for its statement.
-struct Pending {
-    token: TokenRecord,
-    client_id: String,
-    revision: i64,
-    outcome: oneshot::Sender<Result<bool, StoreError>>,
+/// A statement that serves a batch of queued jobs.
+pub(crate) trait Combine: Send + Sync + 'static {
+    type Job: Send + 'static;
+    type Output: Send + 'static;
+    /// An outcome per job, in order; `Err` when the statement failed for all of them.
+    fn run(
+        &self,
+        jobs: &[Self::Job],
+    ) -> impl Future<Output = Result<Vec<Result<Self::Output, StoreError>>, sqlx::Error>> + Send;
 }
 
-/// The combined inserts into one token table.
-pub(crate) struct Batcher {
-    pool: DbPool,
-    table: &'static str,
-    /// PostgreSQL's statement, for any number of rows.
-    pg_sql: String,
-    queue: Mutex<Vec<Pending>>,
+/// A job waiting for its statement.
+struct Queued<C: Combine> {
+    job: C::Job,
+    outcome: oneshot::Sender<Result<C::Output, StoreError>>,
+}
+
+/// The queue of one kind of combined statement.
+pub(crate) struct Combiner<C: Combine> {
+    work: C,
+    queue: Mutex<Vec<Queued<C>>>,
     /// One permit per statement that may run at a time.
     flushers: Arc<Semaphore>,
 }
 
-impl Batcher {
-    /// Combined inserts into `table` with at most `flushers` statements at a time.
-    pub(crate) fn new(pool: DbPool, table: &'static str, flushers: usize) -> Arc<Batcher> {
-        // The row's columns, then the client id and revision its insert depends on.
-        let pg_sql = format!(
-            "INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM unnest(\
-             $1::text[], $2::text[], $3::timestamp[], $4::text[], $5::text[], $6::text[], \
-             $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::timestamp[], \
-             $13::text[], $14::text[], $15::bigint[]) AS t({COLUMNS}, if_client, if_revision) \
-             WHERE EXISTS (SELECT 1 FROM hydra_client c \
-             WHERE c.id = t.if_client AND c.revision = t.if_revision) \
-             RETURNING signature"
-        );
-        Arc::new(Batcher {
-            pool,
-            table,
-            pg_sql,
+impl<C: Combine> Combiner<C> {
+    /// `work`'s statements, at most `flushers` at a time.
+    pub(crate) fn new(work: C, flushers: usize) -> Arc<Self> {
+        Arc::new(Combiner {
+            work,
             queue: Mutex::new(Vec::new()),
             flushers: Arc::new(Semaphore::new(flushers.max(1))),
         })
     }
 
-    /// Stores `token` if `client` is still the stored client row; false when it is not.
-    pub(crate) async fn insert_if_client(
-        self: &Arc<Self>,
-        token: TokenRecord,
-        client: &ClientVersion<'_>,
-    ) -> Result<bool, StoreError> {
-        let (outcome, stored) = oneshot::channel();
-        self.queue().push(Pending {
-            token,
-            client_id: client.id.to_string(),
-            revision: client.revision,
-            outcome,
-        });
+    /// Queues `job` and waits for its outcome.
+    pub(crate) async fn submit(self: &Arc<Self>, job: C::Job) -> Result<C::Output, StoreError> {
+        let (outcome, done) = oneshot::channel();
+        self.queue().push(Queued { job, outcome });
         self.kick();
-        stored.await.unwrap_or_else(|_| {
+        done.await.unwrap_or_else(|_| {
             Err(StoreError::Backend(
-                "the combined token insert ended without an outcome".into(),
+                "the combined statement ended without an outcome".into(),
             ))
         })
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued<C>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a statement for the queued rows on every free flusher. A flusher that finishes
-    /// calls this again, so rows queued while all were busy are taken by the next one free.
+    /// Starts a statement for the queued jobs on every free flusher. A flusher that finishes
+    /// calls this again, so jobs queued while all were busy are taken by the next one free.
     fn kick(self: &Arc<Self>) {
         while let Ok(permit) = self.flushers.clone().try_acquire_owned() {
-            let batch: Vec<Pending> = {
+            let batch: Vec<Queued<C>> = {
                 let mut queue = self.queue();
                 let n = queue.len().min(MAX_BATCH);
                 queue.drain(..n).collect()
@@ -122,49 +120,109 @@ impl Batcher {
         }
     }
 
-    async fn flush(&self, batch: Vec<Pending>) {
-        let outcomes: Vec<Result<bool, StoreError>> = match self.insert(&batch).await {
-            Ok(stored) => batch
-                .iter()
-                .map(|p| Ok(stored.contains(&p.token.signature)))
-                .collect(),
-            Err(e) if batch.len() == 1 && !database_away(&e) => vec![Err(map_err(e))],
-            // The database refused the statement: one row's failure must not be the others',
-            // so each alone.
-            Err(sqlx::Error::Database(_)) => {
-                let mut alone = Vec::with_capacity(batch.len());
-                for p in &batch {
-                    let outcome = self.insert(std::slice::from_ref(p)).await;
-                    alone.push(outcome.map(|stored| !stored.is_empty()).map_err(map_err));
-                }
-                alone
-            }
-            // No connection, or it broke: the same for every row (trying each alone would only
-            // wait for the pool again, row after row). No connection at all within the pool's
-            // timeout: the database is away, so the rows queued meanwhile fail with it instead
-            // of waiting out that timeout once more per statement.
+    async fn flush(&self, batch: Vec<Queued<C>>) {
+        let (jobs, senders): (Vec<C::Job>, Vec<_>) =
+            batch.into_iter().map(|q| (q.job, q.outcome)).unzip();
+        let outcomes = match self.work.run(&jobs).await {
+            Ok(outcomes) => outcomes,
+            Err(e) if jobs.len() == 1 && !database_away(&e) => vec![Err(map_err(e))],
+            // No connection, or it broke: the same for every job. No connection at all within
+            // the pool's timeout: the database is away, so the jobs queued meanwhile fail with
+            // it instead of waiting out that timeout once more per statement.
             Err(e) => {
                 let message = e.to_string();
                 if database_away(&e) {
-                    let waiting: Vec<Pending> = self.queue().drain(..).collect();
-                    for p in waiting {
-                        let _ = p
+                    let waiting: Vec<Queued<C>> = self.queue().drain(..).collect();
+                    for q in waiting {
+                        let _ = q
                             .outcome
                             .send(Err(StoreError::Backend(message.clone().into())));
                     }
                 }
-                batch
-                    .iter()
+                jobs.iter()
                     .map(|_| Err(StoreError::Backend(message.clone().into())))
                     .collect()
             }
         };
-        for (p, outcome) in batch.into_iter().zip(outcomes) {
-            // The caller may have gone away; its row's fate is settled either way.
-            let _ = p.outcome.send(outcome);
+        for (sender, outcome) in senders.into_iter().zip(outcomes) {
+            // The caller may have gone away; its job's fate is settled either way.
+            let _ = sender.send(outcome);
         }
     }
+}
 
+/// A row waiting for its insert.
+pub(crate) struct Pending {
+    pub(crate) token: TokenRecord,
+    pub(crate) client_id: String,
+    pub(crate) revision: i64,
+}
+
+impl Pending {
+    pub(crate) fn new(token: TokenRecord, client: &ClientVersion<'_>) -> Pending {
+        Pending {
+            token,
+            client_id: client.id.to_string(),
+            revision: client.revision,
+        }
+    }
+}
+
+/// The combined conditional inserts into one token table: each row is stored if its client
+/// is still at the revision it was read at; the outcome says whether it was.
+pub(crate) struct Inserts {
+    pool: DbPool,
+    table: &'static str,
+    /// PostgreSQL's statement, for any number of rows.
+    pg_sql: String,
+}
+
+impl Inserts {
+    pub(crate) fn new(pool: DbPool, table: &'static str) -> Inserts {
+        // The row's columns, then the client id and revision its insert depends on.
+        let pg_sql = format!(
+            "INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM unnest(\
+             $1::text[], $2::text[], $3::timestamp[], $4::text[], $5::text[], $6::text[], \
+             $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::timestamp[], \
+             $13::text[], $14::text[], $15::bigint[]) AS t({COLUMNS}, if_client, if_revision) \
+             WHERE EXISTS (SELECT 1 FROM hydra_client c \
+             WHERE c.id = t.if_client AND c.revision = t.if_revision) \
+             RETURNING signature"
+        );
+        Inserts {
+            pool,
+            table,
+            pg_sql,
+        }
+    }
+}
+
+impl Combine for Inserts {
+    type Job = Pending;
+    type Output = bool;
+
+    async fn run(&self, rows: &[Pending]) -> Result<Vec<Result<bool, StoreError>>, sqlx::Error> {
+        match self.insert(rows).await {
+            Ok(stored) => Ok(rows
+                .iter()
+                .map(|p| Ok(stored.contains(&p.token.signature)))
+                .collect()),
+            // The database refused the statement: one row's failure must not be the others',
+            // so each alone.
+            Err(sqlx::Error::Database(_)) if rows.len() > 1 => {
+                let mut alone = Vec::with_capacity(rows.len());
+                for p in rows {
+                    let outcome = self.insert(std::slice::from_ref(p)).await;
+                    alone.push(outcome.map(|stored| !stored.is_empty()).map_err(map_err));
+                }
+                Ok(alone)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Inserts {
     /// One statement for `rows`; the signatures it stored.
     async fn insert(&self, rows: &[Pending]) -> Result<HashSet<String>, sqlx::Error> {
         let stored: Vec<String> = match &self.pool {
@@ -186,7 +244,7 @@ impl Batcher {
         Ok(stored.into_iter().collect())
     }
 
-    /// PostgreSQL: [`Batcher::pg_sql`] with a column array per parameter, borrowing the rows'
+    /// PostgreSQL: [`Inserts::pg_sql`] with a column array per parameter, borrowing the rows'
     /// text.
     fn pg_query<'q>(
         &'q self,
@@ -239,5 +297,45 @@ impl Batcher {
              RETURNING signature",
             table = self.table
         )
+    }
+}
+
+/// PostgreSQL: token rows read by signature from one table, many per statement.
+pub(crate) struct Lookups {
+    pool: Pool<PgConnection>,
+    sql: String,
+}
+
+impl Lookups {
+    pub(crate) fn new(pool: Pool<PgConnection>, table: &str) -> Lookups {
+        Lookups {
+            pool,
+            sql: format!("SELECT {COLUMNS} FROM {table} WHERE signature = ANY($1)"),
+        }
+    }
+}
+
+impl Combine for Lookups {
+    /// A signature.
+    type Job = String;
+    type Output = TokenRecord;
+
+    async fn run(
+        &self,
+        signatures: &[String],
+    ) -> Result<Vec<Result<TokenRecord, StoreError>>, sqlx::Error> {
+        let pool = &self.pool;
+        let rows: Vec<TokenRow> = crate::on_pool!(@run pool, conn, sqlx::query_as(&self.sql)
+            .bind(signatures)
+            .fetch_all(conn)
+            .await)?;
+        let found: HashMap<String, TokenRecord> = rows
+            .into_iter()
+            .map(|r| (r.signature.clone(), TokenRecord::from(r)))
+            .collect();
+        Ok(signatures
+            .iter()
+            .map(|s| found.get(s).cloned().ok_or(StoreError::NotFound))
+            .collect())
     }
 }

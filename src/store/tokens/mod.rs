@@ -1,11 +1,12 @@
 //! `TokenStore` on both backends: access and refresh tokens, authorization codes. Lists are
 //! JSON text; times are UTC `TIMESTAMP`s.
 
-use super::{column_count, json, list, map_err, placeholders, Db, DbPool};
+use super::{column_count, json, list, map_err, placeholders, Db, DbPool, Pool};
 use crate::error::StoreError;
 use crate::token::store::{ClientVersion, TokenKind, TokenRecord, TokenStore};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use std::sync::LazyLock;
+use sqlx::PgConnection;
+use std::sync::{Arc, LazyLock};
 
 fn table(kind: TokenKind) -> &'static str {
     match kind {
@@ -141,7 +142,32 @@ macro_rules! bind_token {
 
 mod batch;
 
-pub(crate) use batch::Batcher;
+pub(crate) use batch::{Combiner, Inserts};
+use batch::{Lookups, Pending};
+
+/// PostgreSQL: the combined reads by signature of the access and the refresh token table.
+#[derive(Clone)]
+pub(crate) struct TokenLookups {
+    access: Arc<Combiner<Lookups>>,
+    refresh: Arc<Combiner<Lookups>>,
+}
+
+impl TokenLookups {
+    pub(crate) fn new(pool: &Pool<PgConnection>, flushers: usize) -> TokenLookups {
+        let lookups = |kind| Combiner::new(Lookups::new(pool.clone(), table(kind)), flushers);
+        TokenLookups {
+            access: lookups(TokenKind::Access),
+            refresh: lookups(TokenKind::Refresh),
+        }
+    }
+
+    fn of(&self, kind: TokenKind) -> &Arc<Combiner<Lookups>> {
+        match kind {
+            TokenKind::Access => &self.access,
+            TokenKind::Refresh => &self.refresh,
+        }
+    }
+}
 
 const SPEND: &str = "UPDATE hydra_oauth2_refresh SET active = $2, first_used_at = $3 WHERE signature = $1 AND active = $4 RETURNING signature";
 const DELETE_GRANT_ACCESS: &str = "DELETE FROM hydra_oauth2_access WHERE request_id = $1";
@@ -162,7 +188,7 @@ impl TokenStore for Db {
         t: TokenRecord,
         client: &ClientVersion<'_>,
     ) -> Result<bool, StoreError> {
-        let inserted = self.access_batch.insert_if_client(t, client).await?;
+        let inserted = self.access_inserts.submit(Pending::new(t, client)).await?;
         if !inserted {
             // Changed or deleted since it was read: the next read must see the row.
             self.forget_client(client.id);
@@ -171,6 +197,9 @@ impl TokenStore for Db {
     }
 
     async fn get_token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord, StoreError> {
+        if let Some(lookups) = &self.lookups {
+            return lookups.of(kind).submit(signature.to_string()).await;
+        }
         let row: TokenRow = crate::on_pool!(self, |pool| sqlx::query_as(&sql(kind).select)
             .bind(signature)
             .fetch_one(pool)
