@@ -140,6 +140,21 @@ macro_rules! bind_token {
     }};
 }
 
+/// Inside a transaction `$tx`: stores the access token and, when `Some`, the refresh token
+/// issued by a spend (refresh rotation, code exchange on SQLite).
+macro_rules! insert_issued {
+    ($tx:ident, $access:expr, $refresh:expr) => {{
+        bind_token!(sqlx::query(&ACCESS_SQL.insert), $access)
+            .execute(&mut *$tx)
+            .await?;
+        if let Some(refresh) = $refresh {
+            bind_token!(sqlx::query(&REFRESH_SQL.insert), refresh)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
 mod batch;
 
 pub(crate) use batch::{Combiner, Inserts};
@@ -234,12 +249,7 @@ impl TokenStore for Db {
                     .bind(access.request_id.as_str())
                     .execute(&mut *tx)
                     .await?;
-                bind_token!(sqlx::query(&ACCESS_SQL.insert), access)
-                    .execute(&mut *tx)
-                    .await?;
-                bind_token!(sqlx::query(&REFRESH_SQL.insert), refresh)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_issued!(tx, access, Some(refresh));
                 Ok::<bool, sqlx::Error>(true)
             }
             .await
@@ -302,14 +312,7 @@ impl TokenStore for Db {
                 if spent.is_none() {
                     return Ok(false);
                 }
-                bind_token!(sqlx::query(&ACCESS_SQL.insert), access)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(refresh) = refresh {
-                    bind_token!(sqlx::query(&REFRESH_SQL.insert), refresh)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                insert_issued!(tx, access, refresh);
                 Ok::<bool, sqlx::Error>(true)
             }
             .await
