@@ -9,7 +9,8 @@
 #   free_ports          prints two distinct free ports on 127.0.0.1
 #   http_ok URL         exits 0 if URL answers 2xx within 2 s
 #   run_tests LABEL     runs the suite against $PUBLIC_URL and $ADMIN_URL
-# then calls `run_twice`, which exits with the first failure's code.
+# then calls `run_twice`, which exits with the first failure's code. Sourcing it moves to the
+# repository root ($ROOT): the suites' paths are relative to it.
 
 set -euo pipefail
 

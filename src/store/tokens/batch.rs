@@ -153,9 +153,9 @@ impl<C: Combine> Combiner<C> {
 
 /// A row waiting for its insert.
 pub(crate) struct Pending {
-    pub(crate) token: TokenRecord,
-    pub(crate) client_id: String,
-    pub(crate) revision: i64,
+    token: TokenRecord,
+    client_id: String,
+    revision: i64,
 }
 
 impl Pending {
@@ -195,34 +195,7 @@ impl Inserts {
             pg_sql,
         }
     }
-}
 
-impl Combine for Inserts {
-    type Job = Pending;
-    type Output = bool;
-
-    async fn run(&self, rows: &[Pending]) -> Result<Vec<Result<bool, StoreError>>, sqlx::Error> {
-        match self.insert(rows).await {
-            Ok(stored) => Ok(rows
-                .iter()
-                .map(|p| Ok(stored.contains(&p.token.signature)))
-                .collect()),
-            // The database refused the statement: one row's failure must not be the others',
-            // so each alone.
-            Err(sqlx::Error::Database(_)) if rows.len() > 1 => {
-                let mut alone = Vec::with_capacity(rows.len());
-                for p in rows {
-                    let outcome = self.insert(std::slice::from_ref(p)).await;
-                    alone.push(outcome.map(|stored| !stored.is_empty()).map_err(map_err));
-                }
-                Ok(alone)
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Inserts {
     /// One statement for `rows`; the signatures it stored.
     async fn insert(&self, rows: &[Pending]) -> Result<HashSet<String>, sqlx::Error> {
         let stored: Vec<String> = match &self.pool {
@@ -300,6 +273,31 @@ impl Inserts {
     }
 }
 
+impl Combine for Inserts {
+    type Job = Pending;
+    type Output = bool;
+
+    async fn run(&self, rows: &[Pending]) -> Result<Vec<Result<bool, StoreError>>, sqlx::Error> {
+        match self.insert(rows).await {
+            Ok(stored) => Ok(rows
+                .iter()
+                .map(|p| Ok(stored.contains(&p.token.signature)))
+                .collect()),
+            // The database refused the statement: one row's failure must not be the others',
+            // so each alone.
+            Err(sqlx::Error::Database(_)) if rows.len() > 1 => {
+                let mut alone = Vec::with_capacity(rows.len());
+                for p in rows {
+                    let outcome = self.insert(std::slice::from_ref(p)).await;
+                    alone.push(outcome.map(|stored| !stored.is_empty()).map_err(map_err));
+                }
+                Ok(alone)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// PostgreSQL: token rows read by signature from one table, many per statement.
 pub(crate) struct Lookups {
     pool: Pool<PgConnection>,
@@ -329,13 +327,31 @@ impl Combine for Lookups {
             .bind(signatures)
             .fetch_all(conn)
             .await)?;
-        let found: HashMap<String, TokenRecord> = rows
-            .into_iter()
-            .map(|r| (r.signature.clone(), TokenRecord::from(r)))
-            .collect();
+        // How many jobs still want each signature: the last one takes the record, the ones
+        // before it (the same token introspected at once) a copy.
+        let mut wanted: HashMap<&str, usize> = HashMap::new();
+        for s in signatures {
+            *wanted.entry(s).or_default() += 1;
+        }
+        let mut found: HashMap<&str, TokenRecord> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            if let Some((&key, _)) = wanted.get_key_value(row.signature.as_str()) {
+                found.insert(key, row.into());
+            }
+        }
         Ok(signatures
             .iter()
-            .map(|s| found.get(s).cloned().ok_or(StoreError::NotFound))
+            .map(|s| {
+                let left = wanted.get_mut(s.as_str()).map(|n| {
+                    *n -= 1;
+                    *n
+                });
+                let record = match left {
+                    Some(0) => found.remove(s.as_str()),
+                    _ => found.get(s.as_str()).cloned(),
+                };
+                record.ok_or(StoreError::NotFound)
+            })
             .collect())
     }
 }
